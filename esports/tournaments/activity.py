@@ -1,0 +1,176 @@
+"""Tournaments as the ledger sees them (seed sections 2.3 and 2.4).
+
+Each translator is a pure function of a row as it stands now; the ledger converges what is
+recorded to it, so corrections (a changed winner, a no-show after check-in) need no code here.
+Team rows fan out to the members of the team at the time of the event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+
+from esports.teams.models import TeamMembership
+from esports.tournaments.models import Match, Registration, Tournament, TournamentResult
+from ledger.drafts import EventDraft
+from ledger.models import EventType
+from ledger.sources import UNSETTLED, Translation, register_source
+
+PLACEMENT_EVENTS = {
+    1: EventType.TOURNAMENT_WON,
+    2: EventType.TOURNAMENT_RUNNER_UP,
+    3: EventType.TOURNAMENT_TOP4,
+    4: EventType.TOURNAMENT_TOP4,
+}
+
+
+def tournament_metadata(tournament: Tournament) -> dict[str, Any]:
+    return {
+        "tournament_id": tournament.pk,
+        "tournament_name": tournament.name,
+        "game": tournament.game,
+    }
+
+
+def _side_metadata(registration: Registration) -> dict[str, Any]:
+    team = registration.team
+    if team is None:
+        return {}
+    return {"team": {"team_id": team.pk, "team_name": team.name}}
+
+
+def translate_registration(registration: Registration) -> list[EventDraft]:
+    metadata = {
+        **tournament_metadata(registration.tournament),
+        "registration_id": registration.pk,
+        "entry_fee": registration.tournament.entry_fee,
+        **_side_metadata(registration),
+    }
+    drafts: list[EventDraft] = []
+    if registration.was_confirmed:
+        assert registration.confirmed_at is not None
+        at = registration.confirmed_at
+        drafts += [
+            EventDraft(user_id, EventType.TOURNAMENT_REGISTERED, at, metadata)
+            for user_id in registration.member_ids_at(at)
+        ]
+    if registration.took_part:
+        assert registration.checked_in_at is not None
+        at = registration.checked_in_at
+        drafts += [
+            EventDraft(user_id, EventType.TOURNAMENT_JOINED, at, metadata)
+            for user_id in registration.member_ids_at(at)
+        ]
+    return drafts
+
+
+def translate_match(match: Match) -> Translation:
+    if match.state == Match.State.DISPUTED:
+        return UNSETTLED  # what was recorded stands until the dispute is resolved
+    if match.state not in Match.DECIDED:
+        return []
+    assert match.completed_at is not None
+    at = match.completed_at
+    forfeit = match.state == Match.State.FORFEIT
+    base = {
+        **tournament_metadata(match.tournament),
+        "match_id": match.pk,
+        "round": match.round,
+        "forfeit": forfeit,
+    }
+    drafts: list[EventDraft] = []
+    sides = ((match.participant1, match.participant2), (match.participant2, match.participant1))
+    for side, opponent in sides:
+        won = side.pk == match.winner_id
+        metadata = {**base, **_side_metadata(side), "opponent": opponent.describe()}
+        if not forfeit:
+            metadata["outcome"] = "won" if won else "lost"
+        for user_id in side.member_ids_at(at):
+            drafts.append(EventDraft(user_id, EventType.MATCH_PLAYED, at, metadata))
+            if not forfeit:
+                outcome = EventType.MATCH_WON if won else EventType.MATCH_LOST
+                drafts.append(EventDraft(user_id, outcome, at, metadata))
+    return drafts
+
+
+def translate_result(result: TournamentResult) -> list[EventDraft]:
+    at = result.created_at
+    base = tournament_metadata(result.tournament)
+    drafts: list[EventDraft] = []
+    for place, registration in result.placements():
+        metadata = {**base, "placement": place, **_side_metadata(registration)}
+        drafts += [
+            EventDraft(user_id, PLACEMENT_EVENTS[place], at, metadata)
+            for user_id in registration.member_ids_at(at)
+        ]
+    placement_of = {registration.pk: place for place, registration in result.placements()}
+    for registration in _registrations_of(result.tournament):
+        if registration.took_part:
+            metadata = {
+                **base,
+                "placement": placement_of.get(registration.pk),
+                **_side_metadata(registration),
+            }
+            drafts += [
+                EventDraft(user_id, EventType.TOURNAMENT_COMPLETED, at, metadata)
+                for user_id in registration.member_ids_at(at)
+            ]
+    return drafts
+
+
+_members = Prefetch("team__memberships", queryset=TeamMembership.objects.order_by())
+
+
+def _registrations_of(tournament: Tournament) -> list[Registration]:
+    """The tournament's registrations with their teams' members: prefetched by backfill."""
+    if "registrations" in getattr(tournament, "_prefetched_objects_cache", {}):
+        return list(tournament.registrations.all())
+    return list(
+        Registration.objects.filter(tournament=tournament)
+        .select_related("team")
+        .prefetch_related(_members)
+    )
+
+
+_side = ("user__profile", "team")
+
+
+def register() -> None:
+    register_source(
+        name="tournaments.registration",
+        model=Registration,
+        translate=translate_registration,
+        rows=lambda: Registration.objects.select_related("tournament", *_side).prefetch_related(
+            _members
+        ),
+    )
+    register_source(
+        name="tournaments.match",
+        model=Match,
+        translate=translate_match,
+        rows=lambda: Match.objects.select_related(
+            "tournament",
+            *(f"{p}__{rel}" for p in ("participant1", "participant2") for rel in _side),
+        ).prefetch_related(
+            *(
+                Prefetch(f"{p}__team__memberships", queryset=TeamMembership.objects.order_by())
+                for p in ("participant1", "participant2")
+            )
+        ),
+    )
+    placements = TournamentResult.PLACEMENT_FIELDS
+    register_source(
+        name="tournaments.result",
+        model=TournamentResult,
+        translate=translate_result,
+        rows=lambda: TournamentResult.objects.select_related(
+            "tournament", *(f"{p}__team" for p in placements)
+        ).prefetch_related(
+            *(Prefetch(f"{p}__team__memberships") for p in placements),
+            Prefetch(
+                "tournament__registrations",
+                queryset=Registration.objects.select_related("team").prefetch_related(_members),
+            ),
+        ),
+    )

@@ -1,0 +1,51 @@
+"""What translators produce and the write path consumes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """An event a source row stands for, before it is keyed to the row and recorded."""
+
+    user_id: int
+    event_type: str
+    timestamp: datetime
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """A fully keyed event, ready to append."""
+
+    user_id: int
+    event_type: str
+    timestamp: datetime
+    metadata: Mapping[str, Any]
+    source_model: str
+    source_id: int
+    occurrence: int = 0
+    amount: int = 0
+    reverses_id: int | None = None
+    reversed_type: str | None = None
+    """For a reversal, the type of the cancelled event: its deltas are subtracted."""
+
+    @property
+    def key(self) -> tuple[str, int, str, int, int]:
+        return (self.source_model, self.source_id, self.event_type, self.user_id, self.occurrence)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event the write path actually inserted (duplicates are not reported)."""
+
+    id: int
+    user_id: int
+    event_type: str
+    source_model: str
+    source_id: int

@@ -1,0 +1,13 @@
+"""Errors the ledger raises on purpose."""
+
+
+class LedgerError(Exception):
+    """Base class of the ledger's own errors."""
+
+
+class ImmutableEventError(LedgerError):
+    """An event row may be appended, never updated or deleted (invariant I4)."""
+
+
+class UnknownSourceError(LedgerError):
+    """A source name that no app registered."""

@@ -1,0 +1,1 @@
+"""The ledger's services: every write goes through here."""

@@ -1,0 +1,179 @@
+"""Converge source rows to their translation (DESIGN.md, "The mechanism").
+
+Events the translation holds and the ledger lacks are appended; events the ledger holds (net of
+reversals) that the translation no longer holds are cancelled by reversal events (I8); the rest
+is left alone, so converging a row twice changes nothing (I2). Live capture, backfill and
+reconcile's missing-event check all come through here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from ledger.drafts import EventDraft, NewEvent, RecordedEvent
+from ledger.models import ErasedSubject, EventType, UserActivity
+from ledger.models.erasure import user_digest
+from ledger.services.recording import record_activity
+from ledger.sources import Source, Unsettled
+
+
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    id: int
+    event_type: str
+    user_id: int
+    occurrence: int
+    amount: int
+    timestamp: Any
+    metadata: dict[str, Any]
+
+
+@dataclass
+class ConvergenceResult:
+    """What converging some rows appended (or, in a dry run, would append)."""
+
+    planned: list[NewEvent] = field(default_factory=list)
+    recorded: list[RecordedEvent] = field(default_factory=list)
+    rows_seen: int = 0
+
+    def counts(self) -> Counter[tuple[str, str]]:
+        """Planned events per (source, event type)."""
+        return Counter((event.source_model, event.event_type) for event in self.planned)
+
+
+def converge_rows(
+    *, source: Source, rows: Sequence[models.Model], dry_run: bool = False
+) -> ConvergenceResult:
+    """Bring the ledger in line with what ``rows`` stand for now; in one transaction."""
+    plan = plan_convergence(source=source, rows=rows)
+    result = ConvergenceResult(planned=plan, rows_seen=len(rows))
+    if not dry_run and plan:
+        result.recorded = record_activity(events=plan)
+    return result
+
+
+def plan_convergence(*, source: Source, rows: Sequence[models.Model]) -> list[NewEvent]:
+    """The reversals and new events that would converge ``rows``: reversals first."""
+    translations: dict[int, Sequence[EventDraft]] = {}
+    for row in rows:
+        translation = source.translate(row)
+        if isinstance(translation, Unsettled):
+            continue  # e.g. a disputed match: what is recorded stands until it is resolved
+        translations[int(row.pk)] = translation
+    if not translations:
+        return []
+
+    recorded = _recorded_by_source_id(source.name, list(translations))
+    erased = _erased_user_ids(
+        {draft.user_id for drafts in translations.values() for draft in drafts}
+    )
+    now = timezone.now()
+    reversals: list[NewEvent] = []
+    appends: list[NewEvent] = []
+    for source_id, drafts in translations.items():
+        active, reversed_count = recorded.get(source_id, ({}, Counter()))
+        wanted: dict[tuple[str, int], EventDraft] = {}
+        for draft in drafts:
+            if draft.user_id not in erased:
+                wanted.setdefault((draft.event_type, draft.user_id), draft)
+        for key, event in active.items():
+            if key not in wanted:
+                reversals.append(_reversal_of(event, source.name, source_id, now))
+        for key, draft in wanted.items():
+            if key not in active:
+                appends.append(
+                    NewEvent(
+                        user_id=draft.user_id,
+                        event_type=draft.event_type,
+                        timestamp=draft.timestamp,
+                        metadata=draft.metadata,
+                        source_model=source.name,
+                        source_id=source_id,
+                        occurrence=reversed_count[key],
+                        amount=draft.amount,
+                    )
+                )
+    return reversals + appends
+
+
+def _reversal_of(event: _Recorded, source_name: str, source_id: int, now: Any) -> NewEvent:
+    return NewEvent(
+        user_id=event.user_id,
+        event_type=EventType.REVERSAL,
+        timestamp=now,
+        metadata={
+            **event.metadata,
+            "reverses": {
+                "id": event.id,
+                "event_type": event.event_type,
+                "timestamp": event.timestamp.isoformat(),
+            },
+        },
+        source_model=source_name,
+        source_id=source_id,
+        occurrence=event.occurrence,
+        amount=event.amount,
+        reverses_id=event.id,
+        reversed_type=event.event_type,
+    )
+
+
+def _recorded_by_source_id(
+    source_name: str, source_ids: list[int]
+) -> dict[int, tuple[dict[tuple[str, int], _Recorded], Counter[tuple[str, int]]]]:
+    """Per source row: its standing events by (type, user), and how many of each were reversed."""
+    rows = (
+        UserActivity.objects.filter(
+            source_model=source_name, source_id__in=source_ids, user__isnull=False
+        )
+        .order_by()
+        .values_list(
+            "id",
+            "source_id",
+            "event_type",
+            "user_id",
+            "occurrence",
+            "amount",
+            "timestamp",
+            "metadata",
+            "reverses_id",
+        )
+    )
+    events: dict[int, list[_Recorded]] = defaultdict(list)
+    reversed_ids: set[int] = set()
+    for pk, source_id, event_type, user_id, occurrence, amount, ts, metadata, reverses_id in rows:
+        if reverses_id is not None:
+            reversed_ids.add(reverses_id)
+        else:
+            events[source_id].append(
+                _Recorded(pk, event_type, user_id, occurrence, amount, ts, metadata)
+            )
+    result: dict[int, tuple[dict[tuple[str, int], _Recorded], Counter[tuple[str, int]]]] = {}
+    for source_id, source_events in events.items():
+        active: dict[tuple[str, int], _Recorded] = {}
+        reversed_count: Counter[tuple[str, int]] = Counter()
+        for event in source_events:
+            key = (event.event_type, event.user_id)
+            if event.id in reversed_ids:
+                reversed_count[key] += 1
+            else:
+                active[key] = event
+        result[source_id] = (active, reversed_count)
+    return result
+
+
+def _erased_user_ids(user_ids: Iterable[int]) -> set[int]:
+    """Users erased under GDPR Article 17: nothing is recorded for them again."""
+    digests = {user_digest(user_id): user_id for user_id in user_ids}
+    if not digests:
+        return set()
+    found = ErasedSubject.objects.filter(user_digest__in=list(digests)).values_list(
+        "user_digest", flat=True
+    )
+    return {digests[digest] for digest in found}

@@ -1,0 +1,30 @@
+"""Shared fixtures. Tests marked ``postgres`` run only when DATABASE_URL points at PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+
+def on_postgresql() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") and not on_postgresql():
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://...")
+
+
+@pytest.fixture
+def stats_of() -> Any:
+    """Stored stats of a user as a dict of the fields recompute returns."""
+    from ledger.models import UserProfileStats
+    from ledger.services.stats import STATS_FIELDS
+
+    def read(user: Any) -> dict[str, Any]:
+        row = UserProfileStats.objects.filter(user=user).values(*STATS_FIELDS).first()
+        return row or {}
+
+    return read
