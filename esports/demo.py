@@ -7,8 +7,10 @@ achievements. The same story is the acceptance scenario of the ledger core.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -78,7 +80,7 @@ def load_demo_data(
     return DemoSummary(users=len(users), tournaments=2)
 
 
-def _solo_tournament(users: dict, at) -> None:  # type: ignore[no-untyped-def, type-arg]
+def _solo_tournament(users: dict[str, Any], at: Callable[[float], datetime]) -> None:
     winter = Tournament.objects.create(
         name="Winter Championship",
         game="valorant",
@@ -165,7 +167,7 @@ def _solo_tournament(users: dict, at) -> None:  # type: ignore[no-untyped-def, t
         )
 
 
-def _team_tournament(users: dict, at) -> None:  # type: ignore[no-untyped-def, type-arg]
+def _team_tournament(users: dict[str, Any], at: Callable[[float], datetime]) -> None:
     owls = Team.objects.create(name="Night Owls", created_by=users["alice"], created_at=at(5))
     TeamMembership.objects.create(team=owls, user=users["bob"], joined_at=at(5.1))
     TeamMembership.objects.create(team=owls, user=users["erin"], joined_at=at(5.2))
