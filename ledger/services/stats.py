@@ -18,8 +18,12 @@ StatsValues = dict[str, Any]
 """Every counter of ``UserProfileStats`` and ``last_activity_at``."""
 
 
-def recompute_stats(*, user: Any) -> StatsValues:
-    """What ``user``'s stats must be, from their events alone, in one grouped query."""
+def recompute_stats(user: Any) -> StatsValues:
+    """What ``user``'s stats must be, from their events alone, in one grouped query.
+
+    ``recompute_stats(user)`` and ``recompute_stats(user=user)`` both work: the seed and the
+    issues write it positionally.
+    """
     return recompute_stats_for(user_ids=[user.pk])[user.pk]
 
 
