@@ -84,13 +84,14 @@ def translate_match(match: Match) -> Translation:
     for side, opponent in sides:
         won = side.pk == match.winner_id
         metadata = {**base, **_side_metadata(side), "opponent": opponent.describe()}
-        if not forfeit:
-            metadata["outcome"] = "won" if won else "lost"
+        # The outcome rides only on match_won/match_lost: those are reversed when a result is
+        # corrected, while match_played stands and must not keep a stale outcome.
+        decided = {**metadata, "outcome": "won" if won else "lost"}
         for user_id in side.member_ids_at(at):
             drafts.append(EventDraft(user_id, EventType.MATCH_PLAYED, at, metadata))
             if not forfeit:
                 outcome = EventType.MATCH_WON if won else EventType.MATCH_LOST
-                drafts.append(EventDraft(user_id, outcome, at, metadata))
+                drafts.append(EventDraft(user_id, outcome, at, decided))
     return drafts
 
 

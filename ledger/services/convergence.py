@@ -82,11 +82,18 @@ def plan_convergence(*, source: Source, rows: Sequence[models.Model]) -> list[Ne
         for draft in drafts:
             if draft.user_id not in erased:
                 wanted.setdefault((draft.event_type, draft.user_id), draft)
-        for key, event in active.items():
-            if key not in wanted:
+        # An event is held when its kind and user are wanted with the same amount: a corrected
+        # amount (a transaction edited from 500 to 300) is a changed outcome like a new winner.
+        stale = {
+            key
+            for key, event in active.items()
+            if key not in wanted or wanted[key].amount != event.amount
+        }
+        for key, event in active.items():  # in recorded order: a stable feed
+            if key in stale:
                 reversals.append(_reversal_of(event, source.name, source_id, now))
         for key, draft in wanted.items():
-            if key not in active:
+            if key not in active or key in stale:
                 appends.append(
                     NewEvent(
                         user_id=draft.user_id,
@@ -95,7 +102,8 @@ def plan_convergence(*, source: Source, rows: Sequence[models.Model]) -> list[Ne
                         metadata=draft.metadata,
                         source_model=source.name,
                         source_id=source_id,
-                        occurrence=reversed_count[key],
+                        # earlier reversals, plus the one appended now for a stale event
+                        occurrence=reversed_count[key] + (key in stale),
                         amount=draft.amount,
                     )
                 )
@@ -132,7 +140,7 @@ def _recorded_by_source_id(
         UserActivity.objects.filter(
             source_model=source_name, source_id__in=source_ids, user__isnull=False
         )
-        .order_by()
+        .order_by("id")  # reversals then follow the order their targets were recorded in
         .values_list(
             "id",
             "source_id",
