@@ -199,9 +199,8 @@ class Match(ValidatedModel):
         if self.state in self.DECIDED:
             if self.winner_id is None:
                 raise ValidationError({"winner": f"A {self.state} match needs a winner."})
-            other = (sides - {self.winner_id}).pop()
-            if self.loser_id is None:
-                self.loser_id = other
+            # The loser follows the winner: correcting a result is setting its winner.
+            self.loser_id = (sides - {self.winner_id}).pop()
             if self.completed_at is None:
                 self.completed_at = timezone.now()
         if self.loser_id is not None:
@@ -265,6 +264,8 @@ class TournamentResult(ValidatedModel):
         return placed
 
     def clean(self) -> None:
+        if self.winner_id is None:
+            raise ValidationError({"winner": "A result names its winner."})
         ids = [getattr(self, f"{name}_id") for name in self.PLACEMENT_FIELDS]
         given = [pk for pk in ids if pk is not None]
         if len(given) != len(set(given)):
