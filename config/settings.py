@@ -123,3 +123,24 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Ledger operations: jobs, Celery, nightly reconcile (owner: ledger operations) -------------
+# With CELERY_BROKER_URL set (redis://... or amqp://...), ledger jobs run on a Celery worker
+# (`celery -A config worker`); unset, they run inline in the process that asked (embedded default).
+# The nightly reconcile runs from Celery beat (`celery -A config beat`) at 03:00 UTC. Without
+# Celery, use cron instead:
+#   0 3 * * * cd /app && .venv/bin/python manage.py reconcile_user_stats --fix >> reconcile.log 2>&1
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or None
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_TRACK_STARTED = True
+CELERY_BEAT_SCHEDULE = {
+    "ledger-nightly-reconcile": {
+        "task": "ledger.nightly_reconcile",
+        "schedule": crontab(hour=3, minute=0),
+    },
+}
+# GDPR export jobs write their documents here; the API serves them for download.
+LEDGER_EXPORT_DIR = Path(os.environ.get("LEDGER_EXPORT_DIR", BASE_DIR / "var" / "exports"))

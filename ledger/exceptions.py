@@ -11,3 +11,7 @@ class ImmutableEventError(LedgerError):
 
 class UnknownSourceError(LedgerError):
     """A source name that no app registered."""
+
+
+class InvalidJobError(LedgerError):
+    """An operation asked for with parameters it cannot run with (unknown user, kind...)."""

@@ -1,8 +1,16 @@
 """The ledger's tables: the append-only events, the stats projection and erased subjects."""
 
 from ledger.models.activity import EventType, UserActivity
+from ledger.models.checkpoints import BackfillCheckpoint
 from ledger.models.erasure import ErasedSubject
 from ledger.models.jobs import LedgerJob
 from ledger.models.stats import UserProfileStats
 
-__all__ = ["ErasedSubject", "EventType", "LedgerJob", "UserActivity", "UserProfileStats"]
+__all__ = [
+    "BackfillCheckpoint",
+    "ErasedSubject",
+    "EventType",
+    "LedgerJob",
+    "UserActivity",
+    "UserProfileStats",
+]

@@ -1,0 +1,1 @@
+"""Operations on the ledger: backfill, reconcile, GDPR export and anonymization, run as jobs."""

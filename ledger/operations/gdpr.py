@@ -1,0 +1,180 @@
+"""GDPR: export a user's whole history (Article 15) and anonymize it (Article 17).
+
+Export streams one JSON document, event by event from a server-side iterator, so a long history
+never sits in memory. Anonymization is the one audited way through the immutability guard (I4):
+it re-points the user's events to an ``ErasedSubject``, scrubs their name from every event that
+mentions them, and deletes their stats row, all in one transaction. Convergence skips erased
+digests, so no later backfill, reconcile or re-save records anything for them again.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.db.models import Q
+
+from ledger.models import ErasedSubject, UserActivity, UserProfileStats
+from ledger.models.activity import unguarded_event_writes
+from ledger.models.erasure import user_digest
+from ledger.services.stats import STATS_FIELDS
+
+EXPORT_CHUNK = 2000
+ERASED = "[erased]"
+"""What stands in metadata where an erased user's name or address was."""
+
+_EVENT_FIELDS = (
+    "id",
+    "event_type",
+    "timestamp",
+    "created_at",
+    "source_model",
+    "source_id",
+    "occurrence",
+    "amount",
+    "reverses_id",
+    "metadata",
+)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True)
+
+
+def export_user_activity(*, user: Any, out: TextIO, chunk_size: int = EXPORT_CHUNK) -> int:
+    """Write ``{"user", "stats", "events"}`` for ``user`` to ``out``; return how many events.
+
+    Every event is included, reversals too, oldest first, read with ``iterator(chunk_size)``.
+    """
+    stats = UserProfileStats.objects.filter(user_id=user.pk).values(*STATS_FIELDS).first()
+    about = {
+        "id": user.pk,
+        "username": user.get_username(),
+        "email": getattr(user, "email", ""),
+        "date_joined": getattr(user, "date_joined", None),
+    }
+    out.write('{"user": ' + _dumps(about) + ', "stats": ' + _dumps(stats) + ', "events": [')
+    events = (
+        UserActivity.objects.filter(user_id=user.pk)
+        .order_by("timestamp", "id")
+        .values(*_EVENT_FIELDS)
+        .iterator(chunk_size=chunk_size)
+    )
+    count = 0
+    for event in events:
+        out.write((", " if count else "") + _dumps(event))
+        count += 1
+    out.write("]}\n")
+    return count
+
+
+def anonymize_user(
+    *, user: Any, requested_by: AbstractBaseUser | None = None, public_id: uuid.UUID | None = None
+) -> ErasedSubject:
+    """Erase ``user`` from the ledger; idempotent. ``public_id`` names a new erased subject.
+
+    ``requested_by`` is accepted for the audit trail the job keeps; the service itself stores no
+    record of who the subject was.
+    """
+    digest = user_digest(user.pk)
+    with transaction.atomic():
+        subject = ErasedSubject.objects.filter(user_digest=digest).first()
+        if subject is None:
+            subject = ErasedSubject.objects.create(
+                user_digest=digest, public_id=public_id or uuid.uuid4()
+            )
+        with _erasure_allowed(), unguarded_event_writes():
+            candidates = _candidate_events(user_id=user.pk, subject=subject)
+            names = _personal_strings(user, candidates)
+            rewrites: dict[int, Any] = {}
+            for pk, metadata in candidates.values_list("id", "metadata").iterator(EXPORT_CHUNK):
+                scrubbed, changed = _scrub(metadata, user_id=user.pk, names=names, subject=subject)
+                if changed:
+                    rewrites[pk] = scrubbed
+            for pk, metadata in rewrites.items():
+                UserActivity.objects.filter(pk=pk).update(metadata=metadata)
+            UserActivity.objects.filter(user_id=user.pk).update(user=None, erased_subject=subject)
+        UserProfileStats.objects.filter(user_id=user.pk).delete()
+    return subject
+
+
+class _erasure_allowed:
+    """``SET LOCAL ledger.erasure = 'on'`` on PostgreSQL for this block, closed again after."""
+
+    def __enter__(self) -> None:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL ledger.erasure = 'on'")
+
+    def __exit__(self, *exc: object) -> None:
+        if connection.vendor == "postgresql" and exc[0] is None:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL ledger.erasure = 'off'")
+
+
+def _candidate_events(*, user_id: int, subject: ErasedSubject) -> Any:
+    """Events that may name the user: theirs, and every event of the same source rows."""
+    own = UserActivity.objects.filter(Q(user_id=user_id) | Q(erased_subject=subject))
+    by_model: dict[str, set[int]] = defaultdict(set)
+    for source_model, source_id in own.values_list("source_model", "source_id").distinct():
+        by_model[source_model].add(source_id)
+    where = Q(pk__in=[])
+    for source_model, ids in by_model.items():
+        where |= Q(source_model=source_model, source_id__in=sorted(ids))
+    return UserActivity.objects.filter(Q(user_id=user_id) | where).order_by("id")
+
+
+def _personal_strings(user: Any, candidates: Any) -> set[str]:
+    """The user's username and email, and every name metadata gave them (display names change)."""
+    names = {user.get_username(), getattr(user, "email", "") or ""}
+    full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    names.add(full_name)
+    for metadata in candidates.values_list("metadata", flat=True).iterator(EXPORT_CHUNK):
+        for person in _people(metadata, user.pk):
+            for key in ("username", "display_name", "email"):
+                if isinstance(person.get(key), str):
+                    names.add(person[key])
+    return {name for name in names if name.strip()}
+
+
+def _people(value: Any, user_id: int) -> Iterator[dict[str, Any]]:
+    if isinstance(value, dict):
+        if value.get("user_id") == user_id:
+            yield value
+        for item in value.values():
+            yield from _people(item, user_id)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _people(item, user_id)
+
+
+def _scrub(
+    value: Any, *, user_id: int, names: set[str], subject: ErasedSubject
+) -> tuple[Any, bool]:
+    """``value`` with the user's person dicts and names replaced; whether anything changed."""
+    if isinstance(value, dict):
+        changed = False
+        result: dict[str, Any] = {}
+        is_person = value.get("user_id") == user_id
+        for key, item in value.items():
+            if is_person and key in ("user_id", "username", "display_name", "email"):
+                result[key] = None if key == "user_id" else ERASED
+                changed = True
+                continue
+            result[key], item_changed = _scrub(item, user_id=user_id, names=names, subject=subject)
+            changed = changed or item_changed
+        if is_person:
+            result["erased_subject"] = str(subject.public_id)
+        return result, changed
+    if isinstance(value, list):
+        items = [_scrub(item, user_id=user_id, names=names, subject=subject) for item in value]
+        return [item for item, _ in items], any(changed for _, changed in items)
+    if isinstance(value, str) and value in names:
+        return ERASED, True
+    return value, False

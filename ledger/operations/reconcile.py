@@ -1,0 +1,214 @@
+"""Reconcile: compare every user's stats with a recompute from events, and find missing events.
+
+Set-based: users are read in keyset chunks and each chunk costs one grouped recompute query and one
+stats query, never a query per user. Missing events are the backfill's convergence as a dry run
+(with ``fix``, the backfill itself). Repairs rewrite stats rows from the recompute with the rows
+locked in user-id order, one transaction per chunk (I1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from ledger.models import ErasedSubject, UserProfileStats
+from ledger.models.erasure import user_digest
+from ledger.operations.backfill import backfill_activity
+from ledger.operations.progress import ProgressCallback
+from ledger.services.stats import STATS_FIELDS, StatsValues, recompute_stats_for
+
+USER_CHUNK = 2000
+
+EXIT_CLEAN = 0
+EXIT_DRIFT = 1
+"""Exit status of ``reconcile_user_stats`` when drift or missing events were found (even fixed)."""
+
+
+@dataclass(frozen=True)
+class FieldDrift:
+    field: str
+    expected: Any
+    current: Any
+
+
+@dataclass(frozen=True)
+class DriftedUser:
+    user_id: int
+    username: str
+    fields: list[FieldDrift]
+    missing_row: bool = False
+
+
+@dataclass
+class ReconcileReport:
+    fix: bool
+    users_checked: int = 0
+    drifted: list[DriftedUser] = field(default_factory=list)
+    users_without_stats: int = 0
+    missing_events: dict[str, dict[str, int]] = field(default_factory=dict)
+    fixed_users: int = 0
+    created_stats_rows: int = 0
+    recorded_events: int = 0
+
+    @property
+    def missing_events_total(self) -> int:
+        return sum(sum(types.values()) for types in self.missing_events.values())
+
+    @property
+    def found_problems(self) -> bool:
+        return bool(self.drifted) or self.missing_events_total > 0
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_DRIFT if self.found_problems else EXIT_CLEAN
+
+    def as_dict(self, *, with_usernames: bool = True) -> dict[str, Any]:
+        """JSON-ready; a job stores it without usernames (its rows outlive an erasure)."""
+        return {
+            "fix": self.fix,
+            "users_checked": self.users_checked,
+            "drifted": [
+                {
+                    "user_id": user.user_id,
+                    **({"username": user.username} if with_usernames else {}),
+                    "missing_row": user.missing_row,
+                    "fields": {
+                        f.field: {"expected": _json(f.expected), "current": _json(f.current)}
+                        for f in user.fields
+                    },
+                }
+                for user in self.drifted
+            ],
+            "users_without_stats": self.users_without_stats,
+            "missing_events": self.missing_events,
+            "fixed_users": self.fixed_users,
+            "created_stats_rows": self.created_stats_rows,
+            "recorded_events": self.recorded_events,
+            "exit_code": self.exit_code,
+        }
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def reconcile_stats(
+    *,
+    user_ids: Sequence[int] | None = None,
+    fix: bool = False,
+    progress: ProgressCallback | None = None,
+) -> ReconcileReport:
+    """Report (and with ``fix`` repair) drifted stats and missing events; afterwards, with ``fix``,
+    every user who was not erased has a stats row."""
+    report = ReconcileReport(fix=fix)
+    only = set(user_ids) if user_ids is not None else None
+    users = get_user_model()._default_manager.order_by("pk")
+    if only is not None:
+        users = users.filter(pk__in=only)
+    n_users = users.count()
+    source_total = 0
+
+    def source_progress(done: int, total: int | None) -> None:
+        nonlocal source_total
+        source_total = total or done
+        if progress is not None:
+            progress(done, source_total + n_users)
+
+    # Missing events first: with ``fix`` they are recorded through the backfill path, whose fold
+    # keeps stats exact, so the drift check below sees the ledger as it now stands.
+    walk = backfill_activity(dry_run=not fix, progress=source_progress, only_user_ids=only)
+    report.missing_events = walk.events_by_source()
+    report.recorded_events = 0 if walk.dry_run else walk.total_events
+
+    erased = set(ErasedSubject.objects.values_list("user_digest", flat=True))
+    username_field = get_user_model().USERNAME_FIELD
+    last_pk: Any = None
+    checked = 0
+    while True:
+        page = users if last_pk is None else users.filter(pk__gt=last_pk)
+        chunk = list(page.values_list("pk", username_field)[:USER_CHUNK])
+        if not chunk:
+            break
+        last_pk = chunk[-1][0]
+        checked += len(chunk)
+        if erased:  # erased subjects get no stats row back
+            chunk = [(pk, name) for pk, name in chunk if user_digest(pk) not in erased]
+        _check_chunk(chunk, report=report, fix=fix)
+        if progress is not None:
+            progress(source_total + checked, source_total + n_users)
+    report.users_checked = checked
+    return report
+
+
+def _check_chunk(chunk: list[tuple[int, str]], *, report: ReconcileReport, fix: bool) -> None:
+    ids = [pk for pk, _ in chunk]
+    if not ids:
+        return
+    expected = recompute_stats_for(user_ids=ids)
+    stored = {
+        row["user_id"]: row
+        for row in UserProfileStats.objects.filter(user_id__in=ids).values("user_id", *STATS_FIELDS)
+    }
+    to_fix: list[int] = []
+    without_row: list[int] = []
+    for pk, username in chunk:
+        current = stored.get(pk)
+        if current is None:
+            report.users_without_stats += 1
+            without_row.append(pk)
+        diffs = _diff(expected[pk], current)
+        if diffs:
+            report.drifted.append(DriftedUser(pk, username, diffs, missing_row=current is None))
+            to_fix.append(pk)
+    if fix and (to_fix or without_row):
+        created, fixed = _repair(sorted(set(to_fix) | set(without_row)), without_row)
+        report.created_stats_rows += created
+        report.fixed_users += fixed
+
+
+def _diff(expected: StatsValues, current: dict[str, Any] | None) -> list[FieldDrift]:
+    diffs = []
+    for name in STATS_FIELDS:
+        now = current[name] if current is not None else (None if name == "last_activity_at" else 0)
+        if expected[name] != now:
+            diffs.append(FieldDrift(name, expected[name], now))
+    return diffs
+
+
+def _repair(user_ids: list[int], without_row: Collection[int]) -> tuple[int, int]:
+    """Rewrite these users' stats from a recompute taken under their row locks (user-id order)."""
+    with transaction.atomic():
+        existing = set(
+            UserProfileStats.objects.filter(user_id__in=without_row).values_list(
+                "user_id", flat=True
+            )
+        )
+        missing = [pk for pk in without_row if pk not in existing]
+        UserProfileStats.objects.bulk_create(
+            [UserProfileStats(user_id=pk) for pk in missing], ignore_conflicts=True
+        )
+        rows = list(
+            UserProfileStats.objects.select_for_update()
+            .filter(user_id__in=user_ids)
+            .order_by("user_id")
+        )
+        fresh = recompute_stats_for(user_ids=user_ids)
+        now = timezone.now()
+        changed = []
+        for row in rows:
+            values = fresh[row.user_id]
+            if any(getattr(row, name) != values[name] for name in STATS_FIELDS):
+                for name in STATS_FIELDS:
+                    setattr(row, name, values[name])
+                row.stats_updated_at = now
+                changed.append(row)
+        if changed:
+            UserProfileStats.objects.bulk_update(
+                changed, [*STATS_FIELDS, "stats_updated_at"], batch_size=500
+            )
+    return len(missing), len(changed)

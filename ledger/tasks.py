@@ -1,0 +1,25 @@
+"""Celery tasks: the ledger's jobs on a worker when ``CELERY_BROKER_URL`` is set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+
+@shared_task(name="ledger.run_job", acks_late=False)
+def run_ledger_job(job_id: int, user_id: int | None = None) -> dict[str, Any]:
+    """Run a job ``submit_job`` recorded; ``user_id`` travels only in the message (anonymize)."""
+    from ledger.operations.jobs import run_job
+
+    job = run_job(job_id=job_id, user_id=user_id)
+    return {"job": job.pk, "status": job.status}
+
+
+@shared_task(name="ledger.nightly_reconcile")
+def nightly_reconcile() -> dict[str, Any]:
+    """The nightly ``reconcile_user_stats --fix`` (beat, 03:00 UTC), recorded as a job."""
+    from ledger.operations.jobs import run_job_now
+
+    job, _ = run_job_now(kind="reconcile", parameters={"user_ids": None, "fix": True})
+    return {"job": job.pk, "status": job.status}
