@@ -144,3 +144,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 # GDPR export jobs write their documents here; the API serves them for download.
 LEDGER_EXPORT_DIR = Path(os.environ.get("LEDGER_EXPORT_DIR", BASE_DIR / "var" / "exports"))
+
+# --- GraphQL API (owner: GraphQL API) -------------------------------------------------------------
+# WIN_RATE leaderboard ranks only players with at least this many matches played.
+LEADERBOARD_MIN_MATCHES = int(os.environ.get("LEADERBOARD_MIN_MATCHES", "10"))

@@ -1,0 +1,44 @@
+"""Resolve the viewer of a request: a bearer token if one is sent, else the session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
+
+from graphql_api.auth.tokens import authenticate_token
+
+BEARER = "bearer"
+
+
+class InvalidToken(Exception):
+    """An Authorization header was sent but names no active token: refuse, do not downgrade."""
+
+
+def bearer_token(request: HttpRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != BEARER:
+        return None
+    return value.strip() or ""
+
+
+def viewer_from_token(request: HttpRequest) -> Any | None:
+    """The token's user, None without a bearer header; InvalidToken for a bad one."""
+    token = bearer_token(request)
+    if token is None:
+        return None
+    user = authenticate_token(token=token) if token else None
+    if user is None:
+        raise InvalidToken("Invalid or revoked API token.")
+    return user
+
+
+async def aviewer_from_token(request: HttpRequest) -> Any | None:
+    return await sync_to_async(viewer_from_token)(request)
+
+
+def anonymous() -> AnonymousUser:
+    return AnonymousUser()

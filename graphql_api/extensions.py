@@ -1,0 +1,69 @@
+"""Hardening: limits, caches, error masking and introspection, as per-request factories.
+
+Extensions are passed as factories (FIELD-NOTES: a shared instance races across requests).
+Those that depend on DEBUG read it per request, so a process started with DEBUG off never
+serves introspection, suggestions or unmasked errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from django.conf import settings
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.query_depth_limiter import IgnoreContext
+
+from graphql_api.errors import is_client_error
+
+MAX_DEPTH = 8
+MAX_TOKENS = 1500
+MAX_ALIASES = 15
+MASKED_MESSAGE = "Unexpected error."
+
+_SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
+
+
+def _ignore_introspection(context: IgnoreContext) -> bool:
+    """Introspection (only served in DEBUG) nests ofType deeply; it does not count for depth."""
+    return context.field_name.startswith("__")
+
+
+def _in_production(factory: Callable[[], SchemaExtension]) -> Callable[[], SchemaExtension]:
+    def build() -> SchemaExtension:
+        return SchemaExtension() if settings.DEBUG else factory()
+
+    return build
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    return not is_client_error(error)
+
+
+def strip_suggestion(error: GraphQLError) -> None:
+    """'Did you mean …' names fields a client did not ask for: off in production."""
+    if "Did you mean" in error.message:
+        error.message = _SUGGESTION.sub("", error.message)
+
+
+EXTENSIONS: list[Callable[[], SchemaExtension]] = [
+    lambda: QueryDepthLimiter(max_depth=MAX_DEPTH, should_ignore=_ignore_introspection),
+    lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+    lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+    _in_production(DisableIntrospection),
+    _in_production(
+        lambda: MaskErrors(should_mask_error=_should_mask, error_message=MASKED_MESSAGE)
+    ),
+    lambda: ParserCache(maxsize=256),
+    lambda: ValidationCache(maxsize=256),
+]

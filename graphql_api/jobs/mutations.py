@@ -1,0 +1,76 @@
+"""Staff operations and the self-service export: each checks permission, then submits ONE job.
+
+The permission check comes first, so a refused caller creates no job and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api.context import db, viewer_of
+from graphql_api.errors import BadInput
+from graphql_api.jobs.types import (
+    BackfillActivityInput,
+    LedgerJobNode,
+    ReconcileStatsInput,
+    UserIdInput,
+)
+from graphql_api.pagination import parse_id
+from graphql_api.permissions import require_signed_in, require_staff
+from ledger.exceptions import LedgerError
+from ledger.models import LedgerJob
+from ledger.operations.jobs import submit_job
+
+
+async def _submit(kind: str, parameters: dict[str, Any], requested_by: Any) -> LedgerJobNode:
+    try:
+        job = await db(submit_job)(kind=kind, parameters=parameters, requested_by=requested_by)
+    except LedgerError as error:
+        raise BadInput(str(error)) from None
+    return LedgerJobNode.from_job(job)
+
+
+@strawberry.type
+class JobMutations:
+    @strawberry.mutation(description="Converge the ledger to the platform's tables (staff).")
+    async def backfill_activity(self, info: Info, input: BackfillActivityInput) -> LedgerJobNode:
+        viewer = viewer_of(info)
+        require_staff(viewer)
+        parameters = {"sources": input.sources, "dry_run": input.dry_run}
+        return await _submit(LedgerJob.Kind.BACKFILL, parameters, viewer)
+
+    @strawberry.mutation(description="Compare stats with a recompute; fix drift if asked (staff).")
+    async def reconcile_stats(self, info: Info, input: ReconcileStatsInput) -> LedgerJobNode:
+        viewer = viewer_of(info)
+        require_staff(viewer)
+        user_ids = (
+            None
+            if input.user_ids is None
+            else [parse_id(u, what="userIds") for u in input.user_ids]
+        )
+        return await _submit(
+            LedgerJob.Kind.RECONCILE, {"user_ids": user_ids, "fix": input.fix}, viewer
+        )
+
+    @strawberry.mutation(description="Erase a user from the ledger (GDPR Art. 17, staff).")
+    async def anonymize_user(self, info: Info, input: UserIdInput) -> LedgerJobNode:
+        viewer = viewer_of(info)
+        require_staff(viewer)
+        user_id = parse_id(input.user_id, what="userId")
+        return await _submit(LedgerJob.Kind.ANONYMIZE, {"user_id": user_id}, viewer)
+
+    @strawberry.mutation(description="Export a user's activity (GDPR Art. 15, staff).")
+    async def export_user_data(self, info: Info, input: UserIdInput) -> LedgerJobNode:
+        viewer = viewer_of(info)
+        require_staff(viewer)
+        user_id = parse_id(input.user_id, what="userId")
+        return await _submit(LedgerJob.Kind.EXPORT, {"user_id": user_id}, viewer)
+
+    @strawberry.mutation(description="Export your own activity (GDPR Art. 15).")
+    async def export_my_data(self, info: Info) -> LedgerJobNode:
+        viewer = viewer_of(info)
+        require_signed_in(viewer)
+        return await _submit(LedgerJob.Kind.EXPORT, {"user_id": int(viewer.pk)}, viewer)

@@ -1,0 +1,103 @@
+"""HTTP: the GraphQL endpoint (Django's async view) and the export download.
+
+Authentication: an ``Authorization: Bearer <token>`` header, else the Django session. CSRF is
+enforced for session-authenticated POSTs (a browser carries the cookie, so a forged request
+could too); bearer requests carry no cookie and cannot be forged that way, so they skip it,
+as do anonymous requests, which act with no one's authority.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.csrf import csrf_exempt
+from strawberry.django.views import AsyncGraphQLView
+
+from graphql_api.auth.request import InvalidToken, viewer_from_token
+from graphql_api.context import ApiContext
+from graphql_api.permissions import is_owner_or_staff
+from ledger.models import LedgerJob
+
+
+def _unauthorized(message: str) -> HttpResponse:
+    response = HttpResponse(message, status=401, content_type="text/plain")
+    response["WWW-Authenticate"] = 'Bearer realm="deltacrown"'
+    return response
+
+
+def _csrf_failure(request: HttpRequest) -> HttpResponseBase | None:
+    """Django's own CSRF check, run for session-authenticated requests only."""
+    middleware = CsrfViewMiddleware(_no_response)
+    return middleware.process_view(request, _no_response, (), {})
+
+
+def _no_response(request: HttpRequest) -> HttpResponseBase:
+    return HttpResponse()
+
+
+class LedgerGraphQLView(AsyncGraphQLView[ApiContext, None]):
+    """Resolves the viewer once per request; GraphiQL only when DEBUG."""
+
+    async def dispatch(  # type: ignore[override]
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> Any:
+        self.graphql_ide = "graphiql" if settings.DEBUG else None
+        try:
+            viewer = await sync_to_async(viewer_from_token)(request)
+        except InvalidToken as error:
+            return _unauthorized(str(error))
+        if viewer is None:
+            viewer = await request.auser()
+            if viewer.is_authenticated and request.method == "POST":
+                failure = await sync_to_async(_csrf_failure)(request)
+                if failure is not None:
+                    return failure
+        request.user = viewer
+        self._viewer = viewer
+        return await super().dispatch(request, *args, **kwargs)
+
+    async def get_context(self, request: HttpRequest, response: HttpResponse) -> ApiContext:
+        return ApiContext(
+            request=request, response=response, viewer=getattr(self, "_viewer", AnonymousUser())
+        )
+
+
+def graphql_view(schema: Any) -> Any:
+    """The endpoint, exempt from the CSRF middleware: ``dispatch`` runs the check itself."""
+    return csrf_exempt(LedgerGraphQLView.as_view(schema=schema))
+
+
+def _viewer(request: HttpRequest) -> Any:
+    try:
+        viewer = viewer_from_token(request)
+    except InvalidToken:
+        return None
+    return viewer if viewer is not None else request.user
+
+
+def export_download(request: HttpRequest, job_id: int) -> HttpResponseBase:
+    """The file of a finished export job, for the exported user or staff; 404 for anyone else."""
+    viewer = _viewer(request)
+    if viewer is None:
+        return _unauthorized("Invalid or revoked API token.")
+    if not viewer.is_authenticated:
+        return _unauthorized("Sign in or send a bearer token to download an export.")
+    job = LedgerJob.objects.filter(pk=job_id, kind=LedgerJob.Kind.EXPORT).first()
+    if job is None or not is_owner_or_staff(viewer, job.parameters.get("user_id")):
+        raise Http404("No such export.")
+    name = (job.result or {}).get("file")
+    if not name:
+        raise Http404("This export has no file (not finished, or deleted).")
+    directory = Path(settings.LEDGER_EXPORT_DIR).resolve()
+    path = (directory / Path(str(name)).name).resolve()
+    if path.parent != directory or not path.is_file():
+        raise Http404("This export's file is gone.")
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=path.name, content_type="application/json"
+    )

@@ -1,0 +1,80 @@
+"""Helpers for API tests: run a query over HTTP through the real view, build events quickly."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from ledger.drafts import NewEvent
+from ledger.models import EventType
+from ledger.services.recording import record_activity
+
+BASE_TIME = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+GraphQL = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def graphql(client: Client) -> GraphQL:
+    """POST a query to /graphql/ as ``user`` (session) or with ``token`` (bearer); return JSON."""
+
+    def run(
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        user: Any = None,
+        token: str | None = None,
+        expect_status: int = 200,
+    ) -> dict[str, Any]:
+        http = Client()
+        if user is not None:
+            http.force_login(user)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = http.post(
+            "/graphql/",
+            data=json.dumps({"query": query, "variables": variables or {}}),
+            content_type="application/json",
+            headers=headers,
+        )
+        assert response.status_code == expect_status, response.content
+        return response.json() if expect_status == 200 else {"raw": response.content}
+
+    return run
+
+
+def make_events(
+    user: Any,
+    count: int,
+    *,
+    event_type: str = EventType.ACHIEVEMENT_UNLOCKED,
+    start: datetime = BASE_TIME,
+    step: timedelta = timedelta(minutes=1),
+    source_model: str = "tests.synthetic",
+    first_source_id: int = 1,
+    metadata: dict[str, Any] | None = None,
+    amount: int = 0,
+) -> None:
+    """``count`` events through the one write path, one per source id, ``step`` apart."""
+    record_activity(
+        events=[
+            NewEvent(
+                user_id=user.pk,
+                event_type=event_type,
+                timestamp=start + step * i,
+                metadata=metadata or {},
+                source_model=source_model,
+                source_id=first_source_id + i,
+                amount=amount,
+            )
+            for i in range(count)
+        ]
+    )
+
+
+def error_codes(result: dict[str, Any]) -> list[str]:
+    return [e.get("extensions", {}).get("code") for e in result.get("errors", [])]
