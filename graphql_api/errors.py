@@ -41,6 +41,7 @@ class Unauthenticated(ClientError):
 
 
 def is_client_error(error: GraphQLError) -> bool:
-    """Validation and parse errors have no original error; ours are ClientError instances."""
+    """Parse and validation errors have no original error; input coercion raises GraphQLErrors;
+    ours are ClientErrors. Anything else (a bug, a database error) is a server error."""
     original = error.original_error
-    return original is None or isinstance(original, ClientError)
+    return original is None or isinstance(original, GraphQLError)

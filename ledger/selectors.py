@@ -17,6 +17,7 @@ from typing import Any, Generic, Literal, TypeVar
 from django.conf import settings
 from django.db.models import (
     BigIntegerField,
+    CharField,
     Count,
     ExpressionWrapper,
     F,
@@ -351,7 +352,9 @@ def economy_summary(*, user_id: int) -> EconomySummary:
     grouped = (
         _standing_events(user_id)
         .filter(event_type__in=ECONOMY_TYPES)
-        .annotate(reason=Coalesce(KT("metadata__reason"), F("event_type")))
+        .annotate(
+            reason=Coalesce(KT("metadata__reason"), F("event_type"), output_field=CharField())
+        )
         .values("reason", "event_type")
         .annotate(total=Sum("amount"))
         .order_by("reason")
@@ -531,4 +534,3 @@ def ledger_jobs_page(
 
 def ledger_job(*, job_id: int) -> LedgerJob | None:
     return LedgerJob.objects.filter(pk=job_id).first()
-
