@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch
+from django.db.models.signals import post_save
 
 from esports.teams.models import TeamMembership
 from esports.tournaments.models import Match, Registration, Tournament, TournamentResult
 from ledger.drafts import EventDraft
 from ledger.models import EventType
-from ledger.sources import UNSETTLED, Translation, register_source
+from ledger.services.convergence import converge_rows
+from ledger.sources import UNSETTLED, Source, Translation, register_source
 
 PLACEMENT_EVENTS = {
     1: EventType.TOURNAMENT_WON,
@@ -137,6 +139,25 @@ def _registrations_of(tournament: Tournament) -> list[Registration]:
 _side = ("user__profile", "team")
 
 
+def _reconverge_result(result_source: Source) -> Any:
+    """A result's tournament_completed events follow who took part: re-converge it when a
+    registration of its tournament changes after it (a late no-show or check-in)."""
+
+    def receiver(sender: Any, instance: Registration, raw: bool = False, **_: Any) -> None:
+        if raw:
+            return
+        result = (
+            TournamentResult.objects.filter(tournament_id=instance.tournament_id)
+            .select_related("tournament", "winner__team", "runner_up__team")
+            .select_related("third_place__team", "fourth_place__team")
+            .first()
+        )
+        if result is not None:
+            converge_rows(source=result_source, rows=[result])
+
+    return receiver
+
+
 def register() -> None:
     register_source(
         name="tournaments.registration",
@@ -161,7 +182,7 @@ def register() -> None:
         ),
     )
     placements = TournamentResult.PLACEMENT_FIELDS
-    register_source(
+    result_source = register_source(
         name="tournaments.result",
         model=TournamentResult,
         translate=translate_result,
@@ -174,4 +195,11 @@ def register() -> None:
                 queryset=Registration.objects.select_related("team").prefetch_related(_members),
             ),
         ),
+    )
+    # After the registration's own receiver: the result is converged from the saved registration.
+    post_save.connect(
+        _reconverge_result(result_source),
+        sender=Registration,
+        weak=False,
+        dispatch_uid="tournaments:reconverge-result",
     )

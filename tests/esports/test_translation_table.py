@@ -154,6 +154,24 @@ def result_created() -> Iterator[None]:
     )
 
 
+def no_show_recorded_after_the_result() -> Iterator[None]:
+    """The result stands for who took part: a later no-show is no longer among them."""
+    winner = check_in(RegistrationFactory.create(user__username="bo"))
+    ana = check_in(RegistrationFactory.create(user__username="ana", tournament=winner.tournament))
+    ResultFactory.create(winner=winner)
+    yield
+    ana.status = Registration.Status.NO_SHOW
+    ana.save()
+
+
+def check_in_recorded_after_the_result() -> Iterator[None]:
+    winner = check_in(RegistrationFactory.create(user__username="bo"))
+    ana = RegistrationFactory.create(user__username="ana", tournament=winner.tournament)
+    ResultFactory.create(winner=winner)
+    yield
+    check_in(ana)
+
+
 def coins_earned() -> Iterator[None]:
     ana = UserFactory.create(username="ana")
     yield
@@ -257,6 +275,14 @@ TABLE: list[tuple[Case, list[Row]]] = [
             ("dee", "tournament_completed"),
             ("eve", "tournament_top4"),  # placed, but never checked in: not completed
         ],
+    ),
+    (
+        no_show_recorded_after_the_result,
+        [("ana", "reversal:tournament_completed"), ("ana", "reversal:tournament_joined")],
+    ),
+    (
+        check_in_recorded_after_the_result,
+        [("ana", "tournament_completed"), ("ana", "tournament_joined")],
     ),
     (coins_earned, [("ana", "coins_earned")]),
     (coins_spent, [("ana", "coins_spent")]),
