@@ -1,0 +1,103 @@
+"""Each limit gets the hostile query it exists for, and refuses it."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphql_api.extensions import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def messages(result):
+    return [error["message"] for error in result.get("errors", [])]
+
+
+def test_a_query_deeper_than_the_limit_is_refused(graphql):
+    deep = (
+        "{ me " + "{ profile " * (MAX_DEPTH + 2) + "{ displayName }" + " }" * (MAX_DEPTH + 2) + " }"
+    )
+    result = graphql(deep)
+    assert result["data"] is None
+    assert any("exceeds maximum operation depth" in m for m in messages(result))
+
+
+def test_a_legitimately_deep_query_passes(graphql):
+    user = UserFactory.create()
+    query = (
+        "{ leaderboard(by: MATCHES_WON) { edges { node { user { profile { displayName } } } } } }"
+    )
+    assert "errors" not in graphql(query, user=user)
+
+
+def test_a_query_with_too_many_tokens_is_refused(graphql):
+    query = "{ me { " + "id " * (MAX_TOKENS + 10) + "} }"
+    result = graphql(query)
+    assert result["data"] is None
+    assert any("tokens" in m for m in messages(result))
+
+
+def test_a_query_with_too_many_aliases_is_refused(graphql):
+    fields = " ".join(f"a{i}: me {{ id }}" for i in range(MAX_ALIASES + 1))
+    result = graphql("{ " + fields + " }")
+    assert result["data"] is None
+    assert any("aliases" in m for m in messages(result))
+    ok = " ".join(f"a{i}: me {{ id }}" for i in range(MAX_ALIASES))
+    assert "errors" not in graphql("{ " + ok + " }")
+
+
+def test_introspection_is_off_in_production_and_on_in_debug(graphql, settings):
+    query = "{ __schema { queryType { name } } }"
+    settings.DEBUG = False
+    refused = graphql(query)
+    assert refused["data"] is None
+    assert any("introspection" in m.lower() for m in messages(refused))
+    settings.DEBUG = True
+    assert graphql(query)["data"] == {"__schema": {"queryType": {"name": "Query"}}}
+
+
+def test_field_suggestions_are_off_in_production(graphql, settings):
+    settings.DEBUG = False
+    result = graphql("{ mee { id } }")
+    assert messages(result) == ["Cannot query field 'mee' on type 'Query'."]
+    settings.DEBUG = True
+    assert "Did you mean 'me'?" in graphql("{ mee { id } }")["errors"][0]["message"]
+
+
+def _explode(**kwargs):
+    raise RuntimeError('relation "ledger_userprofilestats" SELECT secret FROM internals')
+
+
+def test_server_errors_are_masked_in_production(graphql, settings, monkeypatch):
+    monkeypatch.setattr("graphql_api.stats.queries.user_stats", _explode)
+    user = UserFactory.create()
+    settings.DEBUG = False
+    result = graphql("{ stats { matchesWon } }", user=user)
+    assert messages(result) == ["Unexpected error."]
+    assert "secret" not in str(result)
+    assert "extensions" not in result["errors"][0] or "stacktrace" not in str(result)
+    settings.DEBUG = True
+    assert "secret" in graphql("{ stats { matchesWon } }", user=user)["errors"][0]["message"]
+
+
+def test_client_errors_stay_readable_in_production(graphql, settings):
+    settings.DEBUG = False
+    result = graphql('{ activityFeed(userId: "1", after: "garbage") { edges { cursor } } }')
+    assert result["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "cursor" in result["errors"][0]["message"]
+
+
+def test_graphiql_is_served_only_in_debug(client, settings):
+    settings.DEBUG = False
+    assert client.get("/graphql/", headers={"Accept": "text/html"}).status_code == 404
+    settings.DEBUG = True
+    page = client.get("/graphql/", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert b"graphiql" in page.content.lower()
+
+
+def test_mutations_over_get_are_refused(client):
+    response = client.get("/graphql/", {"query": "mutation { exportMyData { id } }"})
+    assert response.status_code == 400
+    assert response.content == b"mutations are not allowed when using GET"
