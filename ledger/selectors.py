@@ -54,7 +54,15 @@ FEED_FIELDS: tuple[str, ...] = (
     "source_id",
     "amount",
     "reverses_id",
-    "reverses__event_type",
+)
+"""A feed row's columns: all from the event's own row, so a page joins nothing.
+
+A reversal names the type it cancels in ``metadata.reverses.event_type`` (written by
+convergence); a single node also reads it from the cancelled row itself."""
+
+REVERSED_TYPE = "metadata__reverses__event_type"
+NON_ECONOMY_TYPES: tuple[str, ...] = tuple(
+    t for t in EventType.values if t not in (*ECONOMY_TYPES, EventType.REVERSAL)
 )
 
 
@@ -125,22 +133,27 @@ def _newer(key_field: str, position: Position) -> Q:
     )
 
 
-def _keyset_newest_first(
+def _keyset_query(
     queryset: QuerySet[Any], *, key_field: str, request: PageRequest
-) -> tuple[list[Any], bool, bool]:
-    """Page ``queryset`` newest first by (key_field, id), fetching one extra row to see beyond."""
+) -> QuerySet[Any]:
+    """Bound and order ``queryset`` for one page by (key_field, id), one extra row to see beyond."""
     if request.after is not None:
         queryset = queryset.filter(_older(key_field, request.after))
     if request.before is not None:
         queryset = queryset.filter(_newer(key_field, request.before))
+    if request.last is not None:
+        return queryset.order_by(key_field, "id")[: request.size + 1]
+    return queryset.order_by(f"-{key_field}", "-id")[: request.size + 1]
+
+
+def _keyset_rows(rows: list[Any], *, request: PageRequest) -> tuple[list[Any], bool, bool]:
+    """Trim the extra row into has_next / has_previous; a backward page is put newest first."""
     size = request.size
     if request.last is not None:
-        rows = list(queryset.order_by(key_field, "id")[: size + 1])
         has_previous = len(rows) > size
         rows = rows[:size]
         rows.reverse()
         return rows, request.before is not None, has_previous
-    rows = list(queryset.order_by(f"-{key_field}", "-id")[: size + 1])
     return rows[:size], len(rows) > size, request.after is not None
 
 
@@ -159,27 +172,59 @@ def activity_feed_page(
     ``include_economy`` False hides coin events and the reversals of coin events: the
     owner and staff see them, others do not.
     """
+    query = activity_feed_query(
+        user_id=user_id, request=request, filters=filters, include_economy=include_economy
+    )
+    rows, has_next, has_previous = _keyset_rows(list(query), request=request)
+    return Page(rows=rows, has_next=has_next, has_previous=has_previous)
+
+
+def activity_feed_query(
+    *,
+    user_id: int,
+    request: PageRequest,
+    filters: Mapping[str, Any] | None = None,
+    include_economy: bool,
+) -> QuerySet[Any]:
+    """The one SELECT a feed page runs (exposed so a test can EXPLAIN it)."""
     queryset: QuerySet[UserActivity] = UserActivity.objects.filter(user_id=user_id)
     if filters:
         queryset = apply_filter(ActivityFilter, data=filters, queryset=queryset)
     if not include_economy:
+        # Fail closed: a correction is shown only when its metadata proves it cancels a
+        # non-economy event. A row filter on the scanned rows, not a join.
         queryset = queryset.exclude(event_type__in=ECONOMY_TYPES).exclude(
-            reverses__event_type__in=ECONOMY_TYPES
+            Q(event_type=EventType.REVERSAL) & ~Q(**{f"{REVERSED_TYPE}__in": NON_ECONOMY_TYPES})
         )
-    rows, has_next, has_previous = _keyset_newest_first(
-        queryset.values(*FEED_FIELDS), key_field="timestamp", request=request
-    )
-    return Page(rows=rows, has_next=has_next, has_previous=has_previous)
+    return _keyset_query(queryset.values(*FEED_FIELDS), key_field="timestamp", request=request)
 
 
 def activity_event(*, event_id: int) -> dict[str, Any] | None:
-    """One event as a feed row (the caller decides whether the viewer may see it)."""
-    return UserActivity.objects.filter(pk=event_id).values(*FEED_FIELDS).first()
+    """One event as a feed row, with the cancelled event's type read from that row itself
+    (the caller decides whether the viewer may see it)."""
+    return (
+        UserActivity.objects.filter(pk=event_id)
+        .values(*FEED_FIELDS, "reverses__event_type")
+        .first()
+    )
+
+
+def reversed_type(row: Mapping[str, Any]) -> str | None:
+    """For a correction, the type of the event it cancels; None for any other event."""
+    if row["event_type"] != EventType.REVERSAL:
+        return None
+    if row.get("reverses__event_type"):
+        return str(row["reverses__event_type"])
+    reverses = (row.get("metadata") or {}).get("reverses") or {}
+    value = reverses.get("event_type") if isinstance(reverses, dict) else None
+    return str(value) if value else None
 
 
 def is_economy_row(row: Mapping[str, Any]) -> bool:
-    """Whether a feed row is a coin event or the correction of one."""
-    return row["event_type"] in ECONOMY_TYPES or row.get("reverses__event_type") in ECONOMY_TYPES
+    """Whether a row is a coin event or a correction not proven to cancel a non-coin event."""
+    if row["event_type"] in ECONOMY_TYPES:
+        return True
+    return row["event_type"] == EventType.REVERSAL and reversed_type(row) not in NON_ECONOMY_TYPES
 
 
 # --- Stats -----------------------------------------------------------------------------------
@@ -292,15 +337,11 @@ def _keyset_by_alias(
         queryset = queryset.filter(
             Q(**{f"{key_field}__gt": at.key}) | Q(**{key_field: at.key, f"{id_field}__gt": at.id})
         )
-    size = request.size
     if request.last is not None:
-        rows = list(queryset.order_by(key_field, id_field)[: size + 1])
-        has_previous = len(rows) > size
-        rows = rows[:size]
-        rows.reverse()
-        return rows, request.before is not None, has_previous
-    rows = list(queryset.order_by(f"-{key_field}", f"-{id_field}")[: size + 1])
-    return rows[:size], len(rows) > size, request.after is not None
+        queryset = queryset.order_by(key_field, id_field)
+    else:
+        queryset = queryset.order_by(f"-{key_field}", f"-{id_field}")
+    return _keyset_rows(list(queryset[: request.size + 1]), request=request)
 
 
 def _participation(row: Mapping[str, Any]) -> TournamentParticipation:
@@ -526,9 +567,8 @@ def ledger_jobs_page(
     queryset = LedgerJob.objects.all()
     if filters:
         queryset = apply_filter(LedgerJobFilter, data=filters, queryset=queryset)
-    rows, has_next, has_previous = _keyset_newest_first(
-        queryset, key_field="created_at", request=request
-    )
+    query = _keyset_query(queryset, key_field="created_at", request=request)
+    rows, has_next, has_previous = _keyset_rows(list(query), request=request)
     return Page(rows=rows, has_next=has_next, has_previous=has_previous)
 
 

@@ -10,6 +10,7 @@ from strawberry.relay import PageInfo
 from strawberry.scalars import JSON
 
 from ledger.models import EventType
+from ledger.selectors import reversed_type
 
 strawberry.enum(EventType, name="ActivityEventType")  # registers the enum on the class
 
@@ -32,7 +33,7 @@ class ActivityEvent:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ActivityEvent:
-        reversed_type = row.get("reverses__event_type")
+        corrected = reversed_type(row)
         return cls(
             id=strawberry.ID(str(row["id"])),
             event_type=EventType(row["event_type"]),
@@ -42,7 +43,7 @@ class ActivityEvent:
             source_id=row["source_id"],
             amount=row["amount"],
             corrects_id=strawberry.ID(str(row["reverses_id"])) if row["reverses_id"] else None,
-            corrects_event_type=EventType(reversed_type) if reversed_type else None,
+            corrects_event_type=EventType(corrected) if corrected else None,
         )
 
 

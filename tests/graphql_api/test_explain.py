@@ -1,0 +1,43 @@
+"""On PostgreSQL, a deep feed page is an index range scan on ledger_activity_feed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from ledger.models import UserActivity
+from ledger.selectors import Position, activity_feed_query, page_request
+from tests.factories import UserFactory
+from tests.graphql_api.conftest import make_events
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+def plan_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    return [node, *(n for child in node.get("Plans", []) for n in plan_nodes(child))]
+
+
+@pytest.mark.parametrize("include_economy", [True, False])
+def test_a_deep_feed_page_scans_the_feed_index_as_a_range(include_economy):
+    users = [UserFactory.create() for _ in range(4)]
+    for i, user in enumerate(users):
+        make_events(user, 6000 if i == 1 else 1000, source_model=f"tests.bulk{i}")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE ledger_useractivity")
+    target = users[1]
+    deep = UserActivity.objects.filter(user=target).order_by("-timestamp", "-id")[1200]
+    request = page_request(first=50, after=Position(key=deep.timestamp, id=deep.pk))
+    query = activity_feed_query(user_id=target.pk, request=request, include_economy=include_economy)
+    plan = json.loads(query.explain(format="json"))
+    nodes = plan_nodes(plan[0]["Plan"])
+    scans = [n for n in nodes if n.get("Index Name") == "ledger_activity_feed"]
+    assert scans, json.dumps(plan, indent=1)
+    scan = scans[0]
+    assert scan["Node Type"] in {"Index Scan", "Index Only Scan"}
+    assert '"timestamp" <=' in scan["Index Cond"] or "timestamp <=" in scan["Index Cond"], scan
+    assert "user_id" in scan["Index Cond"]
+    assert not any(n["Node Type"] in {"Seq Scan", "Sort"} for n in nodes), json.dumps(plan)
+    assert len(list(query)) == 51
