@@ -18,7 +18,13 @@ from tests.esports.scenario import (
     feed,
     stored_stats,
 )
-from tests.factories import MatchFactory, MembershipFactory, RegistrationFactory, transaction_for
+from tests.factories import (
+    MatchFactory,
+    MembershipFactory,
+    RegistrationFactory,
+    ResultFactory,
+    transaction_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -230,4 +236,27 @@ def test_dry_run_plans_without_writing(match: Match) -> None:
 
     result = converge_rows(source=get_source("tournaments.match"), rows=[match])
     assert len(result.recorded) == 4
+    assert_stats_fold_everywhere()
+
+
+def test_corrected_result_swaps_placements() -> None:
+    first = check_in(RegistrationFactory.create(user__username="ana"))
+    second = check_in(RegistrationFactory.create(user__username="bo", tournament=first.tournament))
+    result = ResultFactory.create(winner=first, runner_up=second)
+    result.winner, result.runner_up = second, first
+    result.save()
+
+    assert _batches(feed(source_model="tournaments.result"), 4, 2, 2) == [
+        [
+            ("ana", EventType.TOURNAMENT_COMPLETED),
+            ("ana", EventType.TOURNAMENT_WON),
+            ("bo", EventType.TOURNAMENT_COMPLETED),
+            ("bo", EventType.TOURNAMENT_RUNNER_UP),
+        ],
+        [("ana", "reversal:tournament_won"), ("bo", "reversal:tournament_runner_up")],
+        [("ana", EventType.TOURNAMENT_RUNNER_UP), ("bo", EventType.TOURNAMENT_WON)],
+    ]
+    assert stored_stats(second.user_id)["tournaments_won"] == 1
+    assert stored_stats(first.user_id)["tournaments_won"] == 0
+    assert stored_stats(first.user_id)["tournaments_completed"] == 1  # completed stands
     assert_stats_fold_everywhere()

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from esports.tournaments.models import Match
+from esports.tournaments.models import Match, Registration
 from ledger.drafts import NewEvent, RecordedEvent
 from ledger.models import EventType, UserActivity
 from ledger.services import recording
 from ledger.services.recording import record_activity
 from ledger.signals import activity_recorded
 from tests.esports.scenario import assert_stats_fold_everywhere, stored_stats
-from tests.factories import MatchFactory, UserFactory
+from tests.factories import MatchFactory, RegistrationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +169,14 @@ def test_solo_match_save_query_count(django_assert_num_queries: Any) -> None:
     # Saved again unchanged (sides now cached): the UPDATE, the ledger read, the erasure check.
     with django_assert_num_queries(3):
         match.save()
+
+
+def test_check_in_save_query_count(django_assert_num_queries: Any) -> None:
+    """Pinned: the UPDATE, the tournament (metadata), the ledger read, the erasure check, the
+    event INSERT, the two stats statements, and the look for a result to re-converge."""
+    created = RegistrationFactory.create()
+    registration = Registration.objects.get(pk=created.pk)
+    registration.checked_in = True
+    with django_assert_num_queries(8):
+        registration.save()
+    assert UserActivity.objects.filter(event_type=EventType.TOURNAMENT_JOINED).count() == 1
