@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.contrib.admin.sites import site
 from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
 from django.test import RequestFactory
 from django.utils import timezone
@@ -184,6 +185,15 @@ def test_event_immutability() -> None:
     for refused in refusals:
         with pytest.raises(ImmutableEventError):
             refused()
+
+    if connection.vendor == "postgresql":  # and the database itself, below the ORM
+        for sql in ("UPDATE ledger_useractivity SET amount = 1", "DELETE FROM ledger_useractivity"):
+            with (
+                pytest.raises(IntegrityError, match="append-only"),
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
+                cursor.execute(sql)
 
     stored = UserActivity.objects.values_list("event_type", "amount", "metadata").get()
     assert stored == original
