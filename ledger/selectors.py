@@ -487,16 +487,40 @@ class BoardPosition:
 def leaderboard_page(
     *, board: Board, first: int, after: BoardPosition | None = None
 ) -> Page[LeaderboardRow]:
-    """Users ranked by ``board``, best first, from the stats table (I1 makes it the fold).
+    """Users ranked by ``board``, best first, from the stats table (I1 makes it the fold)."""
+    rows = list(leaderboard_query(board=board, first=first, after=after))
+    rank_start = after.rank if after is not None else 0
+    value_field, tie_field = _BOARD_ORDER.get(board, ("", "matches_played"))
+    result = [
+        LeaderboardRow(
+            user_id=row["user_id"],
+            value=(
+                _ratio(row["matches_won"], row["matches_played"])
+                if board == "win_rate"
+                else float(row[value_field])
+            ),
+            tie=row[tie_field] if tie_field else 0,
+            rank=rank_start + i + 1,
+            stats=with_derived(dict(row)),
+        )
+        for i, row in enumerate(rows[:first])
+    ]
+    return Page(rows=result, has_next=len(rows) > first, has_previous=after is not None)
 
-    Counter boards order by (value desc, tie asc, user desc) so that PostgreSQL reads the
-    stats index backwards. Win rate has no expression index in ledger's migrations: it
-    ranks only users with at least ``settings.LEADERBOARD_MIN_MATCHES`` matches and sorts
-    that subset; the cursor compares fractions exactly by cross-multiplying.
+
+def leaderboard_query(
+    *, board: Board, first: int, after: BoardPosition | None = None
+) -> QuerySet[Any]:
+    """The one SELECT of a leaderboard page (one extra row), exposed so a test can EXPLAIN it.
+
+    Counter boards order by (value desc, tie asc, user desc): PostgreSQL reads the stats index
+    backwards (ledger_stats_twon / _mwon / _earned) and only sorts users tied on the indexed
+    columns (an incremental sort). Win rate has no expression index in ledger's migrations: it
+    ranks only users with at least ``settings.LEADERBOARD_MIN_MATCHES`` matches and sorts that
+    subset; its cursor compares fractions exactly by cross-multiplying.
     """
     columns = (*STATS_COLUMNS, "user_id")
     queryset = UserProfileStats.objects.all()
-    rank_start = after.rank if after is not None else 0
     if board == "win_rate":
         minimum = int(getattr(settings, "LEADERBOARD_MIN_MATCHES", 10))
         queryset = queryset.filter(matches_played__gte=max(minimum, 1)).annotate(
@@ -507,23 +531,10 @@ def leaderboard_page(
         if after is not None:
             # won/played < w/p  <=>  won*p < w*played (played > 0), exactly, in integers.
             won, played = int(after.value), after.tie
-            mine = F("matches_won") * played
-            theirs = F("matches_played") * won
-            queryset = queryset.alias(mine=mine, theirs=theirs).filter(
-                Q(mine__lt=F("theirs")) | Q(mine=F("theirs"), user_id__lt=after.user_id)
-            )
-        rows = list(queryset.order_by("-rate", "-user_id").values(*columns)[: first + 1])
-        result = [
-            LeaderboardRow(
-                user_id=row["user_id"],
-                value=_ratio(row["matches_won"], row["matches_played"]),
-                tie=row["matches_played"],
-                rank=rank_start + i + 1,
-                stats=with_derived(dict(row)),
-            )
-            for i, row in enumerate(rows[:first])
-        ]
-        return Page(rows=result, has_next=len(rows) > first, has_previous=after is not None)
+            queryset = queryset.alias(
+                mine=F("matches_won") * played, theirs=F("matches_played") * won
+            ).filter(Q(mine__lt=F("theirs")) | Q(mine=F("theirs"), user_id__lt=after.user_id))
+        return queryset.order_by("-rate", "-user_id").values(*columns)[: first + 1]
 
     value_field, tie_field = _BOARD_ORDER[board]
     if after is not None:
@@ -534,20 +545,10 @@ def leaderboard_page(
             bound |= same_value & Q(**{f"{tie_field}__gt": after.tie})
             same_value &= Q(**{tie_field: after.tie})
         bound |= same_value & Q(user_id__lt=after.user_id)
+        # The redundant leading bound makes the cursor an index range, as in the feed.
         queryset = queryset.filter(Q(**{f"{value_field}__lte": value}) & bound)
     ordering = [f"-{value_field}", *([tie_field] if tie_field else []), "-user_id"]
-    rows = list(queryset.order_by(*ordering).values(*columns)[: first + 1])
-    result = [
-        LeaderboardRow(
-            user_id=row["user_id"],
-            value=float(row[value_field]),
-            tie=row[tie_field] if tie_field else 0,
-            rank=rank_start + i + 1,
-            stats=with_derived(dict(row)),
-        )
-        for i, row in enumerate(rows[:first])
-    ]
-    return Page(rows=result, has_next=len(rows) > first, has_previous=after is not None)
+    return queryset.order_by(*ordering).values(*columns)[: first + 1]
 
 
 def leaderboard_position(row: LeaderboardRow, *, board: Board) -> BoardPosition:

@@ -41,3 +41,57 @@ def test_a_deep_feed_page_scans_the_feed_index_as_a_range(include_economy):
     assert "user_id" in scan["Index Cond"]
     assert not any(n["Node Type"] in {"Seq Scan", "Sort"} for n in nodes), json.dumps(plan)
     assert len(list(query)) == 51
+
+
+BOARD_INDEXES = {
+    "tournaments_won": "ledger_stats_twon",
+    "matches_won": "ledger_stats_mwon",
+    "total_earned": "ledger_stats_earned",
+}
+DEEP_VALUE = {"tournaments_won": 5, "matches_won": 80, "total_earned": 9000}
+"""A cursor a few hundred ranks down, with most of the table still ahead of it."""
+
+
+@pytest.fixture
+def many_stats_rows():
+    """20,000 stats rows written directly: this measures the planner, not the write path."""
+    from django.contrib.auth import get_user_model
+
+    from ledger.models import UserProfileStats
+
+    user_model = get_user_model()
+    users = user_model.objects.bulk_create(
+        [user_model(username=f"ranked{i}") for i in range(20_000)], batch_size=2000
+    )
+    UserProfileStats.objects.bulk_create(
+        [
+            UserProfileStats(
+                user=user,
+                tournaments_won=i % 7,
+                tournaments_played=i % 11 + 7,
+                matches_won=i % 97,
+                matches_played=i % 101 + 97,
+                total_earned=(i * 37) % 10_007,
+            )
+            for i, user in enumerate(users)
+        ],
+        batch_size=2000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE ledger_userprofilestats")
+
+
+@pytest.mark.parametrize("board", sorted(BOARD_INDEXES))
+def test_counter_leaderboards_read_their_index_backwards(many_stats_rows, board):
+    from ledger.selectors import BoardPosition, leaderboard_query
+
+    deep = BoardPosition(value=DEEP_VALUE[board], tie=9, user_id=10_000, rank=500)
+    for after in (None, deep):
+        query = leaderboard_query(board=board, first=50, after=after)
+        plan = json.loads(query.explain(format="json"))
+        nodes = plan_nodes(plan[0]["Plan"])
+        scans = [n for n in nodes if n.get("Index Name") == BOARD_INDEXES[board]]
+        assert scans, json.dumps(plan, indent=1)
+        assert scans[0]["Node Type"] in {"Index Scan", "Index Only Scan"}
+        assert scans[0]["Scan Direction"] == "Backward"
+        assert not any(n["Node Type"] in {"Seq Scan", "Sort"} for n in nodes), json.dumps(plan)
