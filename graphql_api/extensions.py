@@ -13,6 +13,7 @@ from collections.abc import Callable
 from django.conf import settings
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
@@ -56,10 +57,25 @@ def strip_suggestion(error: GraphQLError) -> None:
         error.message = _SUGGESTION.sub("", error.message)
 
 
+class _BuiltOnce(AddValidationRules):
+    """A limiter's validation rules, built once and handed to a fresh extension per request.
+
+    QueryDepthLimiter and MaxAliasesLimiter define a new rule class on every construction;
+    ValidationCache keys on the rule classes, so per-request limiters would never hit the
+    cache. The rule classes hold no state (graphql-core instantiates them per validation).
+    """
+
+
+_DEPTH_RULES = QueryDepthLimiter(
+    max_depth=MAX_DEPTH, should_ignore=_ignore_introspection
+).validation_rules
+_ALIAS_RULES = MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules
+
+
 EXTENSIONS: list[Callable[[], SchemaExtension]] = [
-    lambda: QueryDepthLimiter(max_depth=MAX_DEPTH, should_ignore=_ignore_introspection),
+    lambda: _BuiltOnce(_DEPTH_RULES),  # QueryDepthLimiter
     lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-    lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+    lambda: _BuiltOnce(_ALIAS_RULES),  # MaxAliasesLimiter
     _in_production(DisableIntrospection),
     _in_production(
         lambda: MaskErrors(should_mask_error=_should_mask, error_message=MASKED_MESSAGE)

@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from graphql_api.activity.queries import ActivityQueries
+from graphql_api.errors import is_client_error
 from graphql_api.extensions import EXTENSIONS, strip_suggestion
 from graphql_api.jobs.mutations import JobMutations
 from graphql_api.jobs.queries import JobQueries
@@ -29,7 +30,7 @@ class Mutation(JobMutations):
 
 
 class LedgerSchema(strawberry.Schema):
-    """Strips field suggestions from every error unless DEBUG (decided per request)."""
+    """Strips field suggestions unless DEBUG (decided per request); logs server errors only."""
 
     def _process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -38,6 +39,13 @@ class LedgerSchema(strawberry.Schema):
             for error in errors:
                 strip_suggestion(error)
         self.process_errors(errors, execution_context)
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """A bad cursor or a refused permission is the client's business, not an incident."""
+        server_errors = [error for error in errors if not is_client_error(error)]
+        super().process_errors(server_errors, execution_context)
 
 
 def _build(**kwargs: Any) -> LedgerSchema:

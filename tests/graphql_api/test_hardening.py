@@ -101,3 +101,28 @@ def test_mutations_over_get_are_refused(client):
     response = client.get("/graphql/", {"query": "mutation { exportMyData { id } }"})
     assert response.status_code == 400
     assert response.content == b"mutations are not allowed when using GET"
+
+
+def test_repeated_queries_hit_the_parser_and_validation_caches(graphql):
+    from strawberry.extensions.parser_cache import _get_parse_cache
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    query = "{ leaderboard(by: TOTAL_EARNED, first: 3) { edges { cursor } } }"
+    graphql(query)
+    parsed = _get_parse_cache(256).cache_info().hits
+    validated = _get_validate_cache(256).cache_info().hits
+    graphql(query)
+    assert _get_parse_cache(256).cache_info().hits == parsed + 1
+    assert _get_validate_cache(256).cache_info().hits == validated + 1
+
+
+def test_only_server_errors_are_logged(graphql, monkeypatch, caplog):
+    user = UserFactory.create()
+    with caplog.at_level("ERROR", logger="strawberry.execution"):
+        graphql('{ activityFeed(after: "garbage") { edges { cursor } } }', user=user)
+    assert caplog.records == []
+    monkeypatch.setattr("graphql_api.stats.queries.user_stats", _explode)
+    with caplog.at_level("ERROR", logger="strawberry.execution"):
+        graphql("{ stats { matchesWon } }", user=user)
+    assert len(caplog.records) == 1
+    assert "secret" in caplog.records[0].getMessage()
