@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "strawberry_django",
+    "channels",  # live feed: channel layers for GraphQL subscriptions (owner: live feed)
     "ledger",
     "esports.profiles",
     "esports.teams",
@@ -148,3 +149,29 @@ LEDGER_EXPORT_DIR = Path(os.environ.get("LEDGER_EXPORT_DIR", BASE_DIR / "var" / 
 # --- GraphQL API (owner: GraphQL API) -------------------------------------------------------------
 # WIN_RATE leaderboard ranks only players with at least this many matches played.
 LEADERBOARD_MIN_MATCHES = int(os.environ.get("LEADERBOARD_MIN_MATCHES", "10"))
+
+# --- Live feed: channel layers and WebSocket origins (owner: live feed) ---------------------------
+# REDIS_URL set: channels-redis, so subscribers on every ASGI worker process hear every commit.
+# Unset: the in-memory layer (the embedded default; one process only). socket_timeout None:
+# redis-py's default 5 s timeout silently drops a subscriber idle longer than that (FIELD-NOTES).
+REDIS_URL = os.environ.get("REDIS_URL") or None
+CHANNEL_LAYERS = (
+    {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "asgi"),
+            },
+        }
+    }
+    if REDIS_URL
+    else {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+)
+# Browser pages on other origins allowed to open /graphql/ WebSockets (comma-separated, e.g.
+# https://app.example.com). Same-origin pages and native clients (no Origin header) always may.
+GRAPHQL_WS_ALLOWED_ORIGINS = [
+    origin.strip()
+    for origin in os.environ.get("GRAPHQL_WS_ALLOWED_ORIGINS", "").split(",")
+    if origin.strip()
+]

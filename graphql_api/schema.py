@@ -15,6 +15,7 @@ from graphql_api.extensions import EXTENSIONS, strip_suggestion
 from graphql_api.jobs.mutations import JobMutations
 from graphql_api.jobs.queries import JobQueries
 from graphql_api.stats.queries import StatsQueries
+from graphql_api.subscriptions import Subscription
 from graphql_api.tournaments.queries import TournamentQueries
 from graphql_api.users.queries import UserQueries
 
@@ -49,7 +50,13 @@ class LedgerSchema(strawberry.Schema):
 
 
 def _build(**kwargs: Any) -> LedgerSchema:
-    return LedgerSchema(query=Query, mutation=Mutation, extensions=EXTENSIONS, **kwargs)
+    return LedgerSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=EXTENSIONS,
+        **kwargs,
+    )
 
 
 schema = _build()

@@ -1,0 +1,83 @@
+"""The GraphQL WebSocket consumer: strawberry's, with our viewer, close codes and protocol.
+
+Only graphql-transport-ws is spoken (one authentication path); see ``subscriptions/auth.py``
+for who a connection acts for and the close codes that refuse one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.contrib.auth.models import AnonymousUser
+from strawberry.channels import GraphQLWSConsumer
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+    _OperationStreamClosed,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.types.unset import UNSET, UnsetType
+
+from graphql_api.errors import Unauthenticated
+from graphql_api.subscriptions.auth import (
+    CLOSE_UNAUTHORIZED,
+    ConnectionRefused,
+    connection_viewer,
+)
+from graphql_api.subscriptions.context import SubscriptionContext
+
+
+def _unauthenticated(result: Any) -> str | None:
+    """The message of an Unauthenticated error that ended a subscription at its start."""
+    for error in getattr(result, "errors", None) or []:
+        for candidate in (error, getattr(error, "original_error", None)):
+            if isinstance(candidate, Unauthenticated):
+                return candidate.message
+    return None
+
+
+class LedgerTransportWSHandler(BaseGraphQLTransportWSHandler[SubscriptionContext, None]):
+    """Closes with a code instead of acknowledging a bad token, and closes 4401 when an
+    anonymous connection subscribes to something that needs a signed-in viewer."""
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except ConnectionRefused as refused:
+            await self.websocket.close(code=refused.code, reason=refused.reason)
+
+    async def _send_result_stream(
+        self, operation: Operation[SubscriptionContext, None], result_source: Any
+    ) -> None:
+        """strawberry's loop, plus: an Unauthenticated start closes the connection 4401."""
+        first = True
+        async for result in result_source:
+            if first and isinstance(result, PreExecutionError):
+                await self._handle_pre_execution_error(operation, result)
+                return
+            if not isinstance(result, ExecutionResult):
+                await self._reject_incremental_delivery(operation)
+                return
+            reason = _unauthenticated(result) if first else None
+            if reason is not None:
+                await self.websocket.close(code=CLOSE_UNAUTHORIZED, reason=reason)
+                self.operations.pop(operation.id, None)
+                raise _OperationStreamClosed
+            await operation.send_next(result)
+            first = False
+
+
+class LedgerGraphQLWSConsumer(GraphQLWSConsumer[SubscriptionContext, None]):
+    graphql_transport_ws_handler_class = LedgerTransportWSHandler
+
+    async def get_context(self, request: Any, response: Any) -> SubscriptionContext:
+        return SubscriptionContext(request=request, ws=request)
+
+    async def on_ws_connect(self, context: SubscriptionContext) -> UnsetType | dict[str, object]:
+        session_user = self.scope.get("user") or AnonymousUser()
+        context.viewer = await database_sync_to_async(connection_viewer)(
+            params=context.connection_params, session_user=session_user
+        )
+        return UNSET

@@ -1,0 +1,129 @@
+"""activityAdded, statsUpdated and ledgerJobProgress: visibility as the queries, rows as committed.
+
+Each subscription joins its user's group *before* it reads anything, so an event committed
+while it reads is announced to it as well; it then reads forward from its own position, so a
+message lost by the channel layer (at most once) is made up by the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api.activity.queries import FEED_CURSOR
+from graphql_api.activity.types import ActivityEdge, ActivityEvent
+from graphql_api.context import db, subject_of, viewer_of
+from graphql_api.errors import NotFound
+from graphql_api.jobs.types import LedgerJobNode
+from graphql_api.pagination import decode_time_position, encode_cursor, parse_id
+from graphql_api.permissions import can_see_economy, require_activity, require_staff
+from graphql_api.stats.types import UserStats
+from graphql_api.subscriptions.context import consumer_of
+from graphql_api.subscriptions.feed import feed_head, position_of, rows_after
+from graphql_api.subscriptions.groups import ACTIVITY_MESSAGE, user_group
+from ledger.models import LedgerJob
+from ledger.selectors import Position, ledger_job, user_stats
+
+JOB_POLL_SECONDS = 0.5
+"""How often ledgerJobProgress reads its job row (the runner writes it at most once a second)."""
+
+FINISHED = frozenset({LedgerJob.Status.SUCCEEDED, LedgerJob.Status.FAILED})
+
+
+def _edge(row: dict[str, Any]) -> ActivityEdge:
+    return ActivityEdge(
+        cursor=encode_cursor(FEED_CURSOR, row["timestamp"], row["id"]),
+        node=ActivityEvent.from_row(row),
+    )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="A player's new events (userId omitted: the viewer), oldest first. With "
+        "`after` (an edge cursor): first every event after it, then live ones, no gap and no "
+        "duplicate. Economy events only for the owner and staff."
+    )
+    async def activity_added(
+        self, info: Info, user_id: strawberry.ID | None = None, after: str | None = None
+    ) -> AsyncGenerator[ActivityEdge, None]:
+        start = decode_time_position(after, kind=FEED_CURSOR) if after else None
+        subject = await subject_of(info, user_id)
+        viewer = viewer_of(info)
+        require_activity(viewer, owner_id=subject.user_id, activity_public=subject.activity_public)
+        include_economy = can_see_economy(viewer, owner_id=subject.user_id)
+        user_id_ = subject.user_id
+        consumer = consumer_of(info)
+        async with consumer.listen_to_channel(
+            ACTIVITY_MESSAGE, groups=[user_group(user_id_)]
+        ) as messages:
+            # Joined first: whatever commits from here on is announced to us.
+            position: Position | None = start
+            if start is None:
+                position = await db(feed_head)(user_id=user_id_, include_economy=include_economy)
+            while True:
+                more = True
+                while more:
+                    rows, more = await db(rows_after)(
+                        user_id=user_id_, position=position, include_economy=include_economy
+                    )
+                    for row in rows:
+                        position = position_of(row)
+                        yield _edge(row)
+                if await _next(messages) is None:
+                    return
+
+    @strawberry.subscription(
+        description="A player's stats (public; userId omitted: the viewer): now, then after "
+        "every commit that changes them."
+    )
+    async def stats_updated(
+        self, info: Info, user_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[UserStats, None]:
+        subject = await subject_of(info, user_id)
+        consumer = consumer_of(info)
+        async with consumer.listen_to_channel(
+            ACTIVITY_MESSAGE, groups=[user_group(subject.user_id)]
+        ) as messages:
+            last: dict[str, Any] | None = None
+            while True:
+                values = await db(user_stats)(user_id=subject.user_id)
+                if values != last:
+                    last = values
+                    yield UserStats.from_values(values)
+                if await _next(messages) is None:
+                    return
+
+    @strawberry.subscription(
+        description="A ledger job's status and progress (staff): now, then on every change, "
+        "ending once it has succeeded or failed."
+    )
+    async def ledger_job_progress(
+        self, info: Info, id: strawberry.ID
+    ) -> AsyncGenerator[LedgerJobNode, None]:
+        require_staff(viewer_of(info))
+        job_id = parse_id(id, what="id")
+        last: tuple[str, int, int | None] | None = None
+        while True:
+            job = await db(ledger_job)(job_id=job_id)
+            if job is None:
+                raise NotFound(f"No ledger job {job_id}.", field="id")
+            state = (job.status, job.progress_done, job.progress_total)
+            if state != last:
+                last = state
+                yield LedgerJobNode.from_job(job)
+            if job.status in FINISHED:
+                return
+            await asyncio.sleep(JOB_POLL_SECONDS)
+
+
+async def _next(messages: Any) -> Any | None:
+    """The next message for this subscription, or None once the listener has ended."""
+    try:
+        return await anext(messages)
+    except StopAsyncIteration:
+        return None
