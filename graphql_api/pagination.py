@@ -52,13 +52,20 @@ def decode_cursor(cursor: str, *, kind: str, arity: int = 2) -> list[str]:
     return parts
 
 
+MAX_ID = 2**63 - 1
+"""The largest id a BIGINT column holds: anything larger is malformed, not a database error."""
+
+
 def decode_time_position(cursor: str, *, kind: str) -> Position:
     key, pk = decode_cursor(cursor, kind=kind)
     try:
         at = datetime.fromisoformat(key)
-        return Position(key=at, id=int(pk))
+        number = int(pk)
     except ValueError:
         raise BadInput(f"Malformed cursor {cursor!r}.", field="cursor") from None
+    if at.tzinfo is None or not 0 < number <= MAX_ID:
+        raise BadInput(f"Malformed cursor {cursor!r}.", field="cursor")
+    return Position(key=at, id=number)
 
 
 def to_page_request(
@@ -98,6 +105,6 @@ def parse_id(value: strawberry.ID | str, *, what: str = "id") -> int:
         number = int(str(value))
     except ValueError:
         raise BadInput(f"{what} must be a numeric id, got {str(value)!r}.", field=what) from None
-    if number <= 0:
-        raise BadInput(f"{what} must be a positive id.", field=what)
+    if not 0 < number <= MAX_ID:
+        raise BadInput(f"{what} must be a positive id no larger than {MAX_ID}.", field=what)
     return number

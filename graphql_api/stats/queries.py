@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ from strawberry.types import Info
 
 from graphql_api.context import db, subject_of, viewer_of
 from graphql_api.errors import BadInput
-from graphql_api.pagination import decode_cursor, encode_cursor, page_info
+from graphql_api.pagination import MAX_ID, decode_cursor, encode_cursor, page_info
 from graphql_api.permissions import require_economy
 from graphql_api.stats.leaderboard import LeaderboardConnection, LeaderboardEdge, LeaderboardEntry
 from graphql_api.stats.types import (
@@ -50,9 +51,13 @@ def _leaderboard(
 def _decode_board_cursor(cursor: str, board: str) -> BoardPosition:
     value, tie, user_id, rank = decode_cursor(cursor, kind=f"lb-{board}", arity=4)
     try:
-        return BoardPosition(float(value), int(tie), int(user_id), int(rank))
+        position = BoardPosition(float(value), int(tie), int(user_id), int(rank))
     except ValueError:
         raise BadInput(f"Malformed cursor {cursor!r}.", field="after") from None
+    numbers = (position.value, position.tie, position.user_id, position.rank)
+    if not all(math.isfinite(n) and 0 <= n <= MAX_ID for n in numbers):
+        raise BadInput(f"Malformed cursor {cursor!r}.", field="after")
+    return position
 
 
 @strawberry.type

@@ -202,3 +202,27 @@ def test_the_feed_page_itself_is_one_query(graphql):
     feed_selects = [q for q in queries if "ledger_useractivity" in q["sql"]]
     assert len(feed_selects) == 1
     assert "OFFSET" not in feed_selects[0]["sql"].upper()
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        _b64("feed:2026-01-01T00:00:00+00:00:99999999999999999999999"),
+        _b64("feed:2026-01-01T00:00:00:5"),  # no time zone
+        _b64("feed:2026-01-01T00:00:00+00:00:-3"),
+    ],
+)
+def test_out_of_range_cursors_are_client_errors_not_database_errors(graphql, cursor):
+    user = UserFactory.create()
+    result = graphql(FEED, {"after": cursor}, user=user)
+    assert error_codes(result) == ["BAD_USER_INPUT"]
+
+
+def test_an_id_beyond_bigint_is_a_client_error(graphql):
+    user = UserFactory.create()
+    result = graphql(FEED, {"userId": "9" * 30}, user=user)
+    assert error_codes(result) == ["BAD_USER_INPUT"]

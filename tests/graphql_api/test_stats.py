@@ -254,3 +254,14 @@ def test_leaderboard_refuses_oversized_pages_and_foreign_cursors(graphql, player
     _, info = board(graphql, "MATCHES_WON", first=1)
     foreign = graphql(BOARD, {"by": "TOTAL_EARNED", "after": info["endCursor"]})
     assert error_codes(foreign) == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize(
+    "parts", ["inf:1:1:1", "nan:1:1:1", "1:1:1", "3:9:99999999999999999999999:1", "x:1:1:1"]
+)
+def test_malformed_leaderboard_cursors_are_client_errors(graphql, parts):
+    import base64
+
+    cursor = base64.urlsafe_b64encode(f"lb-matches_won:{parts}".encode()).decode()
+    result = graphql(BOARD, {"by": "MATCHES_WON", "after": cursor})
+    assert error_codes(result) == ["BAD_USER_INPUT"]
