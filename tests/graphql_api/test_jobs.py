@@ -184,3 +184,12 @@ def test_job_queries_are_staff_only_and_unknown_ids_are_not_found(graphql, staff
     assert error_codes(graphql(JOBS, {})) == ["UNAUTHENTICATED"]
     assert error_codes(graphql(one, {"id": "31337"}, user=staff)) == ["NOT_FOUND"]
     assert error_codes(graphql(one, {"id": "thirty"}, user=staff)) == ["BAD_USER_INPUT"]
+
+
+def test_reconcile_refuses_an_oversized_user_list(graphql, staff):
+    from graphql_api.jobs.mutations import MAX_RECONCILE_USERS
+
+    ids = [str(i + 1) for i in range(MAX_RECONCILE_USERS + 1)]
+    result = graphql(RECONCILE, {"userIds": ids, "fix": False}, user=staff)
+    assert error_codes(result) == ["BAD_USER_INPUT"]
+    assert LedgerJob.objects.count() == 0
