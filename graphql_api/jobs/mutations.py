@@ -24,6 +24,9 @@ from ledger.exceptions import LedgerError
 from ledger.models import LedgerJob
 from ledger.operations.jobs import submit_job
 
+MAX_RECONCILE_USERS = 1000
+"""A longer list is a job for the nightly run over every user (omit userIds)."""
+
 
 async def _submit(kind: str, parameters: dict[str, Any], requested_by: Any) -> LedgerJobNode:
     try:
@@ -46,6 +49,11 @@ class JobMutations:
     async def reconcile_stats(self, info: Info, input: ReconcileStatsInput) -> LedgerJobNode:
         viewer = viewer_of(info)
         require_staff(viewer)
+        if input.user_ids is not None and len(input.user_ids) > MAX_RECONCILE_USERS:
+            raise BadInput(
+                f"Pass at most {MAX_RECONCILE_USERS} userIds, or none to check every user.",
+                field="userIds",
+            )
         user_ids = (
             None
             if input.user_ids is None
