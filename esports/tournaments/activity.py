@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.db.models.signals import post_save
 
 from esports.teams.models import TeamMembership
@@ -158,8 +158,40 @@ def _reconverge_result(result_source: Source) -> Any:
     return receiver
 
 
+def _reconverge_team_rows(registrations: Source, matches: Source, results: Source) -> Any:
+    """Memberships decide who a team's events go to at each moment, and are often written after
+    the fact (a backdated join, a leave recorded later): re-converge the team's rows they touch.
+
+    Events before the membership began cannot change; a ``joined_at`` edited to a later time is
+    the one case this misses (reconcile finds it).
+    """
+
+    def receiver(sender: Any, instance: TeamMembership, raw: bool = False, **_: Any) -> None:
+        if raw:
+            return
+        regs = list(registrations.rows().filter(team_id=instance.team_id))
+        if not regs:
+            return
+        converge_rows(source=registrations, rows=regs)
+        ids = [registration.pk for registration in regs]
+        since = instance.joined_at
+        played = matches.rows().filter(
+            Q(participant1_id__in=ids) | Q(participant2_id__in=ids), completed_at__gte=since
+        )
+        if rows := list(played):
+            converge_rows(source=matches, rows=rows)
+        placed = results.rows().filter(
+            tournament_id__in={registration.tournament_id for registration in regs},
+            created_at__gte=since,
+        )
+        if rows := list(placed):
+            converge_rows(source=results, rows=rows)
+
+    return receiver
+
+
 def register() -> None:
-    register_source(
+    registration_source = register_source(
         name="tournaments.registration",
         model=Registration,
         translate=translate_registration,
@@ -167,7 +199,7 @@ def register() -> None:
             _members
         ),
     )
-    register_source(
+    match_source = register_source(
         name="tournaments.match",
         model=Match,
         translate=translate_match,
@@ -202,4 +234,10 @@ def register() -> None:
         sender=Registration,
         weak=False,
         dispatch_uid="tournaments:reconverge-result",
+    )
+    post_save.connect(
+        _reconverge_team_rows(registration_source, match_source, result_source),
+        sender=TeamMembership,
+        weak=False,
+        dispatch_uid="tournaments:reconverge-team-rows",
     )

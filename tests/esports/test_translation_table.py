@@ -235,6 +235,35 @@ def team_match_completed() -> Iterator[None]:
     decide(match, winner=blue)
 
 
+def _red_beat_blue() -> Registration:
+    """Red (ana, bo) and Blue (cy) confirmed at T0+1d; Red won their match at T0+2d."""
+    red, blue = _team("Red", "ana", "bo"), _team("Blue", "cy")
+    blue.tournament = red.tournament
+    for registration in (red, blue):
+        registration.status = Registration.Status.CONFIRMED
+        registration.confirmed_at = T0 + timedelta(days=1)
+        registration.save()
+    match = Match.objects.create(tournament=red.tournament, participant1=red, participant2=blue)
+    decide(match, winner=red, at=T0 + timedelta(days=2))
+    return red
+
+
+def member_joined_backdated_after_team_events() -> Iterator[None]:
+    """History written after the fact: the member gets what the team did while they were in."""
+    red = _red_beat_blue()
+    dee = UserFactory.create(username="dee")
+    yield
+    MembershipFactory.create(team=red.team, user=dee, joined_at=T0 + timedelta(hours=1))
+
+
+def member_leave_recorded_late() -> Iterator[None]:
+    red = _red_beat_blue()
+    yield
+    membership = TeamMembership.objects.get(team=red.team, user__username="bo")
+    membership.left_at = T0 + timedelta(days=1, hours=12)  # after registering, before the match
+    membership.save()
+
+
 def team_result_created() -> Iterator[None]:
     red = _team("Red", "ana", "bo")
     red.status = Registration.Status.CONFIRMED
@@ -311,6 +340,14 @@ TABLE: list[tuple[Case, list[Row]]] = [
             ("dee", PLAYED),
             ("dee", WON),
         ],
+    ),
+    (
+        member_joined_backdated_after_team_events,
+        [("dee", PLAYED), ("dee", WON), ("dee", "team_joined"), ("dee", "tournament_registered")],
+    ),
+    (
+        member_leave_recorded_late,
+        [("bo", "reversal:match_played"), ("bo", "reversal:match_won"), ("bo", "team_left")],
     ),
     (
         team_result_created,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -37,17 +38,19 @@ class World:
     regs: list[Registration] = field(default_factory=list)
     matches: list[Match] = field(default_factory=list)
     memberships: list[TeamMembership] = field(default_factory=list)
+    started: datetime = field(default_factory=timezone.now)
 
     @classmethod
     def build(cls) -> World:
+        started = timezone.now() - timedelta(hours=1)
         users = [UserFactory.create() for _ in range(5)]
-        teams = [TeamFactory.create(created_by=users[i]) for i in range(2)]
+        teams = [TeamFactory.create(created_by=users[i], created_at=started) for i in range(2)]
         tournaments = [TournamentFactory.create() for _ in range(2)]
         tournaments.append(TournamentFactory.create(team_size=3))
         for team, member in ((teams[0], users[2]), (teams[1], users[3])):
             TeamMembership.objects.create(team=team, user=member)
         memberships = list(TeamMembership.objects.filter(team__in=teams).order_by("pk"))
-        world = cls(users, teams, tournaments, memberships=memberships)
+        world = cls(users, teams, tournaments, memberships=memberships, started=started)
         # Most players are already in: random actions then mostly act on something.
         for tournament in tournaments[:2]:
             for user in users[:4]:
@@ -167,6 +170,14 @@ def join(w: World, a: int, b: int, n: int) -> None:
     w.memberships.append(TeamMembership.objects.create(team=w.teams[a % 2], user=w.users[b % 5]))
 
 
+def join_backdated(w: World, a: int, b: int, n: int) -> None:
+    """History written after the fact: a membership that began before recorded events."""
+    joined = w.started - timedelta(minutes=abs(n) % 120)
+    w.memberships.append(
+        TeamMembership.objects.create(team=w.teams[a % 2], user=w.users[b % 5], joined_at=joined)
+    )
+
+
 def leave(w: World, a: int, b: int, n: int) -> None:
     membership = _pick([m for m in w.memberships if m.left_at is None], a)
     if membership is not None:
@@ -193,6 +204,7 @@ ACTIONS: list[Callable[[World, int, int, int], None]] = [
     result,
     coins,
     join,
+    join_backdated,
     leave,
 ]
 
