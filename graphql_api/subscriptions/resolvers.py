@@ -57,14 +57,16 @@ class Subscription:
         require_activity(viewer, owner_id=subject.user_id, activity_public=subject.activity_public)
         include_economy = can_see_economy(viewer, owner_id=subject.user_id)
         user_id_ = subject.user_id
+        position: Position | None = start
+        if start is None:  # from now on: the feed's head, read before joining (see below)
+            position = await db(feed_head)(user_id=user_id_, include_economy=include_economy)
         consumer = consumer_of(info)
         async with consumer.listen_to_channel(
             ACTIVITY_MESSAGE, groups=[user_group(user_id_)]
         ) as messages:
-            # Joined first: whatever commits from here on is announced to us.
-            position: Position | None = start
-            if start is None:
-                position = await db(feed_head)(user_id=user_id_, include_economy=include_economy)
+            # Joined before the first read: whatever commits from here on is announced to us,
+            # and whatever committed before it is read now. Reads go forward from `position`
+            # only, so nothing is yielded twice.
             while True:
                 more = True
                 while more:
