@@ -185,6 +185,8 @@ class Match(ValidatedModel):
         return f"match {self.pk} (round {self.round})"
 
     def clean(self) -> None:
+        if self.participant1_id is None or self.participant2_id is None:
+            raise ValidationError("A match needs two participants.")
         if self.participant1_id == self.participant2_id:
             raise ValidationError("A match needs two different participants.")
         self._load_sides()

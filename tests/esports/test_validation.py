@@ -67,6 +67,16 @@ def _match_side_from_another_tournament() -> Any:
     )
 
 
+def _match_with_one_side() -> Any:
+    one = RegistrationFactory.create()
+    return Match(tournament=one.tournament, participant1=one)
+
+
+def _match_against_itself() -> Any:
+    one = RegistrationFactory.create()
+    return Match(tournament=one.tournament, participant1=one, participant2=one)
+
+
 def _result_placement_of_another_tournament() -> Any:
     winner = RegistrationFactory.create()
     return TournamentResult(
@@ -111,6 +121,8 @@ BAD_INPUT: dict[str, Callable[[], Any]] = {
     "winner not a participant": _winner_not_a_participant,
     "winner from another tournament": _winner_from_another_tournament,
     "match side from another tournament": _match_side_from_another_tournament,
+    "match with one side": _match_with_one_side,
+    "match against itself": _match_against_itself,
     "result placement of another tournament": _result_placement_of_another_tournament,
     "result winner of another tournament": _result_winner_of_another_tournament,
     "result without a winner": _result_without_winner,
