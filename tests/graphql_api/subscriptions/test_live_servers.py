@@ -1,0 +1,338 @@
+"""End to end: real uvicorn processes on PostgreSQL and Redis, a third-party client (gql over
+graphql-transport-ws), events recorded by other processes (``manage.py shell -c``).
+
+The test process and the servers share the test database (transaction=True: rows are
+committed) and one Redis db with a prefix unique to this run. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from gql import Client, gql
+from gql.transport.websockets import WebsocketsTransport
+
+from graphql_api.auth.tokens import issue_api_token
+from graphql_api.subscriptions.groups import user_group
+from ledger.models import UserActivity
+from tests.factories import UserFactory
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(180),
+]
+
+ROOT = Path(__file__).resolve().parents[3]
+REDIS_DB = 11
+WAIT = 20.0
+IDLE = 12.0
+"""Longer than redis-py's default 5 s socket timeout, which silently drops idle subscribers."""
+
+FEED = """subscription($after: String) {
+  activityAdded(after: $after) { cursor node { id eventType } } }"""
+
+COMPLETE_TOURNAMENT = """
+from django.contrib.auth import get_user_model
+from esports.tournaments.models import Match, Registration, Tournament, TournamentResult
+U = get_user_model()
+a, b = U.objects.get(username="alice"), U.objects.get(username="bob")
+t = Tournament.objects.create(name="Live Cup", game="valorant", status="registration")
+ra = Registration.objects.create(tournament=t, user=a, status="confirmed")
+rb = Registration.objects.create(tournament=t, user=b, status="confirmed")
+for r in (ra, rb):
+    r.checked_in = True
+    r.save()
+Match.objects.create(tournament=t, round=1, participant1=ra, participant2=rb,
+                     state="completed", winner=ra)
+TournamentResult.objects.create(tournament=t, winner=ra, runner_up=rb)
+t.status = "completed"
+t.save()
+"""
+
+UNLOCK = """
+from django.contrib.auth import get_user_model
+from esports.achievements.models import Achievement, UserAchievement
+user = get_user_model().objects.get(username="alice")
+for code in {codes!r}:
+    achievement, _ = Achievement.objects.get_or_create(code=code, defaults={{"name": code}})
+    UserAchievement.objects.create(user=user, achievement=achievement)
+"""
+
+
+def redis_url() -> str:
+    """Redis on 127.0.0.1:6379 (started here if absent), on a db of its own for these tests."""
+    import redis
+
+    def alive() -> bool:
+        try:
+            return bool(redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2).ping())
+        except redis.RedisError:
+            return False
+
+    if not alive():
+        subprocess.run(
+            [
+                "redis-server",
+                "--daemonize",
+                "yes",
+                "--bind",
+                "127.0.0.1",
+                "-::1",
+                "--port",
+                "6379",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                "/var/lib/redis",
+                "--logfile",
+                "/var/log/redis/ci.log",
+            ],
+            check=False,
+            timeout=20,
+        )
+        deadline = time.monotonic() + 10
+        while not alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    if not alive():
+        pytest.skip("needs Redis on 127.0.0.1:6379")
+    return f"redis://127.0.0.1:6379/{REDIS_DB}"
+
+
+def database_url() -> str:
+    s = connection.settings_dict
+    port = s.get("PORT") or 5432
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s.get('HOST') or '127.0.0.1'}:{port}/{s['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_TEST_DB_NAME",)}
+    env.update(
+        DATABASE_URL=database_url(),
+        REDIS_URL=redis_url(),
+        CHANNEL_LAYER_PREFIX=f"dclive-{uuid.uuid4().hex[:12]}",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_CONN_MAX_AGE="0",
+    )
+    return env
+
+
+@pytest.fixture
+def start_server(live_env: dict[str, str]) -> Iterator[Callable[[], str]]:
+    """Start a uvicorn process on a free port; return its ws:// URL. Stopped at teardown."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start() -> str:
+        port = free_port()
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=live_env,
+        )
+        processes.append(process)
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            assert process.poll() is None, "the server process exited"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return f"ws://127.0.0.1:{port}/graphql/"
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("the server did not start listening")
+
+    yield start
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def record(live_env: dict[str, str]) -> Callable[[str], None]:
+    """Run ``code`` in another process: ``manage.py shell -c`` (the platform's own saves)."""
+
+    def run(code: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=ROOT,
+            env=live_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+
+    return run
+
+
+async def wait_joined(env: dict[str, str], user_id: int, members: int = 1) -> None:
+    """Bounded wait until ``members`` connections joined the user's group in Redis."""
+    import redis.asyncio as aredis
+
+    client = aredis.Redis.from_url(env["REDIS_URL"])
+    key = f"{env['CHANNEL_LAYER_PREFIX']}:group:{user_group(user_id)}"
+    try:
+        async with asyncio.timeout(WAIT):
+            while await client.zcard(key) < members:
+                await asyncio.sleep(0.05)
+    finally:
+        await client.aclose()
+
+
+def client_for(url: str, token: str) -> Client:
+    transport = WebsocketsTransport(
+        url=url,
+        init_payload={"Authorization": f"Bearer {token}"},
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        connect_timeout=WAIT,
+        close_timeout=5,
+        ping_interval=None,
+    )
+    return Client(transport=transport, fetch_schema_from_transport=False)
+
+
+async def take(stream: Any, count: int) -> list[dict[str, Any]]:
+    edges = []
+    async with asyncio.timeout(WAIT):
+        for _ in range(count):
+            result = await anext(stream)
+            edges.append(result["activityAdded"])
+    return edges
+
+
+async def nothing_more(stream: Any, seconds: float = 1.0) -> bool:
+    try:
+        async with asyncio.timeout(seconds):
+            await anext(stream)
+    except TimeoutError:
+        return True
+    return False
+
+
+def feed_ids(username: str) -> list[int]:
+    return list(
+        UserActivity.objects.filter(user__username=username)
+        .order_by("timestamp", "id")
+        .values_list("id", flat=True)
+    )
+
+
+async def feed_ids_now(username: str) -> list[int]:
+    """feed_ids from a worker thread, closing that thread's connection (the test DB must drop)."""
+
+    def read() -> list[int]:
+        try:
+            return feed_ids(username)
+        finally:
+            connection.close()
+
+    return await asyncio.to_thread(read)
+
+
+def ids(edges: list[dict[str, Any]]) -> list[int]:
+    return [int(edge["node"]["id"]) for edge in edges]
+
+
+def test_reconnect_with_after_receives_exactly_the_missed_events_then_live_ones(
+    start_server, record, live_env
+):
+    alice = UserFactory.create(username="alice")
+    UserFactory.create(username="bob")
+    _, token = issue_api_token(user=alice)
+    url = start_server()
+
+    async def scenario() -> tuple[list[dict], list[dict], list[dict]]:
+        async with client_for(url, token) as session:
+            stream = session.subscribe(gql(FEED))
+            first = asyncio.ensure_future(take(stream, 1))
+            await wait_joined(live_env, alice.pk)
+            await asyncio.to_thread(record, COMPLETE_TOURNAMENT)
+            expected = await feed_ids_now("alice")
+            tournament = [*(await first), *(await take(stream, len(expected) - 1))]
+            assert await nothing_more(stream)
+        # disconnected: the platform goes on
+        await asyncio.to_thread(record, UNLOCK.format(codes=["first-blood", "ace", "clutch"]))
+        async with client_for(url, token) as session:
+            stream = session.subscribe(
+                gql(FEED), variable_values={"after": tournament[-1]["cursor"]}
+            )
+            missed = await take(stream, 3)
+            await wait_joined(live_env, alice.pk)
+            await asyncio.to_thread(record, UNLOCK.format(codes=["comeback"]))
+            live = await take(stream, 1)
+            assert await nothing_more(stream)
+        return tournament, missed, live
+
+    tournament, missed, live = asyncio.run(scenario())
+    everything = feed_ids("alice")
+    n = len(tournament)
+    assert [e["node"]["eventType"] for e in tournament] == [
+        "TOURNAMENT_REGISTERED",
+        "TOURNAMENT_JOINED",
+        "MATCH_PLAYED",
+        "MATCH_WON",
+        "TOURNAMENT_WON",
+        "TOURNAMENT_COMPLETED",
+    ]
+    assert ids(tournament) == everything[:n]
+    assert ids(missed) == everything[n : n + 3]
+    assert [e["node"]["eventType"] for e in missed] == ["ACHIEVEMENT_UNLOCKED"] * 3
+    assert ids(live) == everything[n + 3 :]
+    assert len(everything) == n + 4
+
+
+def test_an_idle_subscriber_on_another_server_process_receives_a_command_s_event(
+    start_server, record, live_env
+):
+    alice = UserFactory.create(username="alice")
+    _, token = issue_api_token(user=alice)
+    url_a, url_b = start_server(), start_server()
+
+    async def scenario() -> tuple[list[dict], list[dict]]:
+        async with client_for(url_a, token) as on_a, client_for(url_b, token) as on_b:
+            stream_a, stream_b = on_a.subscribe(gql(FEED)), on_b.subscribe(gql(FEED))
+            got_a = asyncio.ensure_future(take(stream_a, 1))
+            got_b = asyncio.ensure_future(take(stream_b, 1))
+            await wait_joined(live_env, alice.pk, members=2)
+            await asyncio.sleep(IDLE)  # idle past redis-py's default socket timeout
+            await asyncio.to_thread(record, UNLOCK.format(codes=["patience"]))
+            return await got_a, await got_b
+
+    on_a, on_b = asyncio.run(scenario())
+    [event_id] = feed_ids("alice")
+    assert ids(on_a) == ids(on_b) == [event_id]
