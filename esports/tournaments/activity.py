@@ -139,6 +139,12 @@ def _registrations_of(tournament: Tournament) -> list[Registration]:
 _side = ("user__profile", "team")
 
 
+_LOCK: dict[str, Any] = {"of": ("self",), "no_key": True}
+"""Re-converging a row another transaction may be saving: wait for it and read it as committed,
+so the plan never pairs a stale row with fresher events. Rows are taken in primary-key order
+(registrations, then matches, then results) and NO KEY so foreign-key checks are not blocked."""
+
+
 def _reconverge_result(result_source: Source) -> Any:
     """A result's tournament_completed events follow who took part: re-converge it when a
     registration of its tournament changes after it (a late no-show or check-in)."""
@@ -150,6 +156,7 @@ def _reconverge_result(result_source: Source) -> Any:
             TournamentResult.objects.filter(tournament_id=instance.tournament_id)
             .select_related("tournament", "winner__team", "runner_up__team")
             .select_related("third_place__team", "fourth_place__team")
+            .select_for_update(**_LOCK)
             .first()
         )
         if result is not None:
@@ -169,20 +176,35 @@ def _reconverge_team_rows(registrations: Source, matches: Source, results: Sourc
     def receiver(sender: Any, instance: TeamMembership, raw: bool = False, **_: Any) -> None:
         if raw:
             return
-        regs = list(registrations.rows().filter(team_id=instance.team_id))
+        regs = list(
+            registrations.rows()
+            .filter(team_id=instance.team_id)
+            .order_by("pk")
+            .select_for_update(**_LOCK)
+        )
         if not regs:
             return
         converge_rows(source=registrations, rows=regs)
         ids = [registration.pk for registration in regs]
         since = instance.joined_at
-        played = matches.rows().filter(
-            Q(participant1_id__in=ids) | Q(participant2_id__in=ids), completed_at__gte=since
+        played = (
+            matches.rows()
+            .filter(
+                Q(participant1_id__in=ids) | Q(participant2_id__in=ids), completed_at__gte=since
+            )
+            .order_by("pk")
+            .select_for_update(**_LOCK)
         )
         if rows := list(played):
             converge_rows(source=matches, rows=rows)
-        placed = results.rows().filter(
-            tournament_id__in={registration.tournament_id for registration in regs},
-            created_at__gte=since,
+        placed = (
+            results.rows()
+            .filter(
+                tournament_id__in={registration.tournament_id for registration in regs},
+                created_at__gte=since,
+            )
+            .order_by("pk")
+            .select_for_update(**_LOCK)
         )
         if rows := list(placed):
             converge_rows(source=results, rows=rows)
