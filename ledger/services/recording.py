@@ -19,6 +19,7 @@ from ledger.drafts import NewEvent, RecordedEvent
 from ledger.fold import StatsDelta, event_deltas
 from ledger.models import EventType, UserActivity, UserProfileStats
 from ledger.models.stats import COUNTER_FIELDS
+from ledger.services import pg_batch
 from ledger.signals import activity_recorded
 
 INSERT_CHUNK = 500
@@ -62,6 +63,8 @@ def _match_key(event: NewEvent) -> tuple[str, int, str, int, int]:
 def _insert_new(
     events: Sequence[NewEvent],
 ) -> tuple[list[RecordedEvent], set[tuple[str, int, str, int, int]]]:
+    if connection.vendor == "postgresql":
+        return pg_batch.insert_new(events)
     quote = connection.ops.quote_name
     table = quote(UserActivity._meta.db_table)
     by_column = {f.column: f for f in UserActivity._meta.concrete_fields}
@@ -132,6 +135,8 @@ def _apply_deltas(per_user: dict[int, StatsDelta]) -> None:
     now = timezone.now()
     ts_field = UserProfileStats._meta.get_field("last_activity_at")
     user_ids = sorted(per_user)
+    if connection.vendor == "postgresql":
+        return pg_batch.apply_deltas(per_user, user_ids, now)
     prep_now = ts_field.get_db_prep_save(now, connection)
     with connection.cursor() as cursor:
         # Insert-or-touch in sorted order: creates rows on first need and takes the row locks in

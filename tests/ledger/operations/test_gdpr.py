@@ -112,10 +112,12 @@ def _ledger_text() -> str:
     return "\n".join(rows)
 
 
-def test_anonymize_leaves_no_trace_and_other_stats_intact() -> None:
+def test_anonymize_leaves_no_trace_and_other_stats_intact(settings: Any, tmp_path: Any) -> None:
+    settings.LEDGER_EXPORT_DIR = tmp_path
     erin, rival, _match = _rivals()
     staff = UserFactory.create(username="staff_gdpr", is_staff=True)
-    submit_job(kind="export", parameters={"user_id": erin.pk}, requested_by=staff)
+    export = submit_job(kind="export", parameters={"user_id": erin.pk}, requested_by=staff)
+    assert (tmp_path / export.result["file"]).exists()
     submit_job(
         kind="reconcile", parameters={"user_ids": [erin.pk], "fix": False}, requested_by=None
     )
@@ -137,6 +139,7 @@ def test_anonymize_leaves_no_trace_and_other_stats_intact() -> None:
     for trace in ("erin_gdpr", "Erin The Great", "erin@mail.test"):
         assert trace not in text
     assert f"'user_id': {erin.pk}," not in text  # no job names her by id any more
+    assert not list(tmp_path.iterdir())  # her earlier export file is gone too
     assert not UserActivity.objects.filter(user=erin).exists()
     assert subject.activities.count() == erin_events
     assert not UserProfileStats.objects.filter(user=erin).exists()

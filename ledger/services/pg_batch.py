@@ -1,0 +1,117 @@
+"""The write path's PostgreSQL statements for large batches (backfill speed).
+
+Each batch is one statement that reads its rows from a single JSON parameter, so the SQL text is
+the same whatever the batch size: no per-row placeholders to build, parse and quote one by one
+(measured: that, not the database, was most of a 1,000-event batch). Same rows, same
+``ON CONFLICT``, same stats lock order as the portable statements in ``recording``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from ledger.drafts import NewEvent, RecordedEvent
+from ledger.fold import StatsDelta
+from ledger.models import UserActivity, UserProfileStats
+from ledger.models.stats import COUNTER_FIELDS
+
+_EVENT_COLUMNS = (
+    ("user_id", "bigint"),
+    ("event_type", "text"),
+    ("timestamp", "timestamptz"),
+    ("created_at", "timestamptz"),
+    ("metadata", "jsonb"),
+    ("source_model", "text"),
+    ("source_id", "bigint"),
+    ("occurrence", "integer"),
+    ("amount", "bigint"),
+    ("reverses_id", "bigint"),
+)
+_METADATA_ENCODER = UserActivity._meta.get_field("metadata").encoder
+
+Key = tuple[str, int, str, int, int]
+
+
+def insert_new(events: Sequence[NewEvent]) -> tuple[list[RecordedEvent], set[Key]]:
+    """INSERT ... SELECT FROM json_to_recordset ... ON CONFLICT DO NOTHING RETURNING."""
+    quote = connection.ops.quote_name
+    table = quote(UserActivity._meta.db_table)
+    columns = ", ".join(quote(name) for name, _ in _EVENT_COLUMNS)
+    types = ", ".join(f"{quote(name)} {kind}" for name, kind in _EVENT_COLUMNS)
+    created_at = timezone.now().isoformat()
+    rows = [
+        {
+            "user_id": event.user_id,
+            "event_type": event.event_type,
+            "timestamp": event.timestamp.isoformat(),
+            "created_at": created_at,
+            "metadata": event.metadata,
+            "source_model": event.source_model,
+            "source_id": event.source_id,
+            "occurrence": event.occurrence,
+            "amount": event.amount,
+            "reverses_id": event.reverses_id,
+        }
+        for event in events
+    ]
+    recorded: list[RecordedEvent] = []
+    inserted: set[Key] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} "
+            f"FROM json_to_recordset(%s::json) AS r({types}) "
+            "ON CONFLICT DO NOTHING "
+            "RETURNING id, user_id, event_type, source_model, source_id, occurrence, reverses_id",
+            [json.dumps(rows, cls=_METADATA_ENCODER)],
+        )
+        for pk, user_id, event_type, model, source_id, occurrence, reverses_id in cursor:
+            recorded.append(RecordedEvent(pk, user_id, event_type, model, source_id))
+            discriminator = reverses_id if reverses_id is not None else occurrence
+            inserted.add((model, source_id, event_type, user_id, discriminator))
+    return recorded, inserted
+
+
+def apply_deltas(per_user: dict[int, StatsDelta], user_ids: list[int], now: datetime) -> None:
+    """Create missing rows, lock all in user-id order, add the deltas: one new row version per
+    user per batch (insert-or-touch then UPDATE wrote two, and bloat slowed later batches)."""
+    quote = connection.ops.quote_name
+    table = quote(UserProfileStats._meta.db_table)
+    names = [quote(name) for name in COUNTER_FIELDS]
+    last = quote("last_activity_at")
+    assignments = [f"{name} = {table}.{name} + d.{name}" for name in names]
+    assignments.append(
+        f"{last} = CASE WHEN {table}.{last} IS NULL OR {table}.{last} < d.{last} "
+        f"THEN d.{last} ELSE {table}.{last} END"
+    )
+    assignments.append("stats_updated_at = %s")
+    rows = []
+    for user_id in user_ids:
+        delta = per_user[user_id]
+        row: dict[str, Any] = dict(delta.counters)
+        row["user_id"] = user_id
+        moment = delta.last_activity_at
+        row["last_activity_at"] = moment.isoformat() if moment is not None else None
+        rows.append(row)
+    types = ", ".join(f"{name} bigint" for name in names)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, stats_updated_at) "
+            "SELECT u, %s FROM unnest(%s::bigint[]) AS u ORDER BY u ON CONFLICT DO NOTHING",
+            [now, user_ids],
+        )
+        cursor.execute(  # the lock order that keeps concurrent batches from deadlocking
+            f"SELECT 1 FROM {table} WHERE user_id = ANY(%s::bigint[]) ORDER BY user_id FOR UPDATE",
+            [user_ids],
+        )
+        cursor.execute(
+            f"UPDATE {table} SET {', '.join(assignments)} "
+            f"FROM json_to_recordset(%s::json) AS d(user_id bigint, {types}, {last} timestamptz) "
+            f"WHERE {table}.user_id = d.user_id",
+            [now, json.dumps(rows)],
+        )
