@@ -6,17 +6,26 @@ update (exact counts), and I1/I2 hold once the dust settles.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
-from esports.tournaments.models import Match
+from esports.teams.models import TeamMembership
+from esports.tournaments.models import Match, Registration
 from ledger.drafts import NewEvent
 from ledger.models import EventType, UserActivity
 from ledger.services.convergence import converge_rows, plan_convergence
 from ledger.services.recording import record_activity
-from ledger.sources import get_source
+from ledger.sources import all_sources, get_source
 from tests.esports.scenario import assert_stats_fold_everywhere, run_in_threads, stored_stats
-from tests.factories import MatchFactory, RegistrationFactory, TournamentFactory, UserFactory
+from tests.factories import (
+    MatchFactory,
+    RegistrationFactory,
+    TeamFactory,
+    TournamentFactory,
+    UserFactory,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -166,4 +175,34 @@ def test_wide_batches_over_the_same_users_in_opposite_orders_do_not_deadlock() -
 
     assert run_in_threads(record, 6) == []
     assert {stored_stats(pk)["matches_played"] for pk in user_ids} == {6}
+    assert_stats_fold_everywhere()
+
+
+def test_a_backdated_membership_and_a_check_in_at_once_converge() -> None:
+    """The membership re-converges the team's registration while the registration is being
+    checked in: the lock makes one wait for the other, and nothing is left unconverged."""
+    past = timezone.now() - timedelta(days=3)
+    team = TeamFactory.create(created_at=past)
+    newcomer = UserFactory.create()
+    registration = Registration.objects.create(
+        tournament=TournamentFactory.create(), team=team, status="confirmed", confirmed_at=past
+    )
+
+    def act(i: int) -> None:
+        if i == 0:
+            fresh = Registration.objects.get(pk=registration.pk)
+            fresh.checked_in = True
+            fresh.save()
+        else:
+            TeamMembership.objects.create(team=team, user=newcomer, joined_at=past)
+
+    assert run_in_threads(act, 2) == []
+    for source in all_sources():
+        assert plan_convergence(source=source, rows=list(source.rows())) == [], source.name
+    assert (
+        UserActivity.objects.filter(
+            user=newcomer, event_type__in=["tournament_registered", "tournament_joined"]
+        ).count()
+        == 2
+    )
     assert_stats_fold_everywhere()
