@@ -12,11 +12,12 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import strawberry
+from channels.db import database_sync_to_async
 from strawberry.types import Info
 
 from graphql_api.activity.queries import FEED_CURSOR
 from graphql_api.activity.types import ActivityEdge, ActivityEvent
-from graphql_api.context import db, subject_of, viewer_of
+from graphql_api.context import subject_of, viewer_of
 from graphql_api.errors import NotFound
 from graphql_api.jobs.types import LedgerJobNode
 from graphql_api.pagination import decode_time_position, encode_cursor, parse_id
@@ -30,6 +31,10 @@ from ledger.selectors import Position, ledger_job, user_stats
 
 JOB_POLL_SECONDS = 0.5
 """How often ledgerJobProgress reads its job row (the runner writes it at most once a second)."""
+
+db = database_sync_to_async
+"""Like graphql_api.context.db, but drops stale or broken connections first: a subscription
+lives for hours, with no request cycle to recycle its connection."""
 
 FINISHED = frozenset({LedgerJob.Status.SUCCEEDED, LedgerJob.Status.FAILED})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -101,12 +101,17 @@ def as_json(value: Any) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _in_memory_layer(settings: Any) -> None:
-    """Protocol tests use the in-process layer whatever the environment says."""
+def _in_memory_layer(settings: Any) -> Iterator[None]:
+    """Protocol tests use the in-process layer whatever the environment says; afterwards the
+    ORM thread's connection is closed so the test database can be dropped."""
+    from asgiref.sync import SyncToAsync
     from channels.layers import channel_layers
+    from django.db import connections
 
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     channel_layers.backends.clear()
+    yield
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=WAIT)
 
 
 async def joined(group: str, members: int = 1) -> None:
