@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any, TextIO
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 
 from ledger.models import ErasedSubject, UserActivity, UserProfileStats
 from ledger.models.activity import unguarded_event_writes
@@ -119,15 +118,16 @@ class _erasure_allowed:
 
 
 def _candidate_events(*, user_id: int, subject: ErasedSubject) -> Any:
-    """Events that may name the user: theirs, and every event of the same source rows."""
-    own = UserActivity.objects.filter(Q(user_id=user_id) | Q(erased_subject=subject))
-    by_model: dict[str, set[int]] = defaultdict(set)
-    for source_model, source_id in own.values_list("source_model", "source_id").distinct():
-        by_model[source_model].add(source_id)
-    where = Q(pk__in=[])
-    for source_model, ids in by_model.items():
-        where |= Q(source_model=source_model, source_id__in=sorted(ids))
-    return UserActivity.objects.filter(Q(user_id=user_id) | where).order_by("id")
+    """Events that may name the user: theirs, and every event of the same source rows.
+
+    One semi-join per source model (a handful), so a long history is never pulled into Python.
+    """
+    own = UserActivity.objects.filter(Q(user_id=user_id) | Q(erased_subject=subject)).order_by()
+    where = Q(user_id=user_id)
+    for source_model in own.values_list("source_model", flat=True).distinct():
+        rows_of_model = own.filter(source_model=source_model).values("source_id")
+        where |= Q(source_model=source_model, source_id__in=Subquery(rows_of_model))
+    return UserActivity.objects.filter(where).order_by("id")
 
 
 def _personal_strings(user: Any, candidates: Any) -> set[str]:
