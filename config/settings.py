@@ -175,3 +175,47 @@ GRAPHQL_WS_ALLOWED_ORIGINS = [
     for origin in os.environ.get("GRAPHQL_WS_ALLOWED_ORIGINS", "").split(",")
     if origin.strip()
 ]
+
+# --- Production: TLS, proxies, logs, metrics (owner: production readiness) ----------------------
+# See docs/operations.md. `manage.py check --deploy --fail-level WARNING` passes with:
+#   DJANGO_SECRET_KEY=<50+ random chars> DJANGO_ALLOWED_HOSTS=ledger.example.com DJANGO_SECURE=1
+#   DJANGO_HSTS_PRELOAD=1 (once the domain is HTTPS-only for good)
+INSTALLED_APPS += ["config"]  # registers the deploy checks of config/checks.py; no models
+# DJANGO_SECURE=1: served over TLS, so plain HTTP redirects to HTTPS (the probes and the scrape,
+# which come from inside the network, excepted). Cookies are Secure and HSTS is sent whenever
+# DEBUG is off (HSTS only ever goes out on HTTPS responses).
+SECURE = env_bool("DJANGO_SECURE", False)
+SECURE_SSL_REDIRECT = SECURE
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE or not DEBUG
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("DJANGO_HSTS_SECONDS", "31536000" if (SECURE or not DEBUG) else "0")
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+# Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and strips it from clients):
+# DJANGO_SECURE_PROXY_SSL_HEADER=1. Off by default: trusting the header without such a proxy
+# lets any client claim HTTPS.
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [
+    origin.strip()
+    for origin in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",")
+    if origin.strip()
+]
+# Logs: JSON lines with request id and GraphQL operation (LOG_FORMAT=json, the default unless
+# DEBUG) or plain text; both redact personal data (config/logging.py).
+from config.logging import logging_config  # noqa: E402
+
+MIDDLEWARE.insert(0, "config.logging.request_context_middleware")
+LOGGING = logging_config(
+    json_logs=os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json") == "json",
+    level=os.environ.get("LOG_LEVEL", "INFO"),
+)
+# Celery workers log through LOGGING above instead of installing their own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# /metrics: PROMETHEUS_MULTIPROC_DIR (read by prometheus_client itself) makes it sum every
+# process of the machine; METRICS_TOKEN set: scrapes must send `Authorization: Bearer <token>`.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None

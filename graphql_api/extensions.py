@@ -26,6 +26,7 @@ from strawberry.extensions import (
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 
 from graphql_api.errors import is_client_error
+from graphql_api.metrics import OperationMetrics
 
 MAX_DEPTH = 8
 MAX_TOKENS = 1500
@@ -82,4 +83,5 @@ EXTENSIONS: list[Callable[[], SchemaExtension]] = [
     ),
     lambda: ParserCache(maxsize=256),
     lambda: ValidationCache(maxsize=256),
+    OperationMetrics,  # last: its hooks exit first, so it sees errors before MaskErrors
 ]

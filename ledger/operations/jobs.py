@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from ledger import metrics
 from ledger.exceptions import InvalidJobError
 from ledger.models import ErasedSubject, LedgerJob
 from ledger.models.erasure import user_digest
@@ -126,9 +127,11 @@ def _user(pk: Any) -> Any:
 def _create(prepared: PreparedJob, requested_by: Any | None) -> LedgerJob:
     if prepared.parameters.get("requested_by") == "subject":
         requested_by = None  # a self-requested erasure must not point back at the person
-    return LedgerJob.objects.create(
+    job = LedgerJob.objects.create(
         kind=prepared.kind, parameters=prepared.parameters, requested_by=requested_by
     )
+    metrics.job_status_changed(kind=job.kind, status=job.status)
+    return job
 
 
 def run_job(
@@ -145,6 +148,7 @@ def run_job(
         return job  # a redelivered task must not run an operation twice
     job.status, job.started_at = LedgerJob.Status.RUNNING, timezone.now()
     job.save(update_fields=["status", "started_at"])
+    metrics.job_status_changed(kind=job.kind, status=job.status)
     track = _tracker(job, progress)
     try:
         result, report = _RUNNERS[job.kind](job, user_id, track, export_to)
@@ -153,12 +157,14 @@ def run_job(
         job.status, job.error = LedgerJob.Status.FAILED, f"{type(error).__name__}: {error}"
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "error", "finished_at"])
+        metrics.job_status_changed(kind=job.kind, status=job.status)
         raise_in_caller = export_to is not None or report_to is not None
         if raise_in_caller:
             raise
         return job
     job.status, job.result, job.finished_at = LedgerJob.Status.SUCCEEDED, result, timezone.now()
     job.save(update_fields=["status", "result", "finished_at", "progress_done", "progress_total"])
+    metrics.job_status_changed(kind=job.kind, status=job.status)
     if report_to is not None:
         report_to["report"] = report
     return job

@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from ledger import metrics
 from ledger.models import ErasedSubject, UserProfileStats
 from ledger.models.erasure import user_digest
 from ledger.operations.backfill import backfill_activity
@@ -142,6 +143,13 @@ def reconcile_stats(
         if progress is not None:
             progress(source_total + checked, source_total + n_users)
     report.users_checked = checked
+    metrics.reconcile_finished(
+        full=only is None,
+        drifted_users=len(report.drifted),
+        missing_events=report.missing_events_total,
+        fixed_users=report.fixed_users,
+        recorded_events=report.recorded_events,
+    )
     return report
 
 

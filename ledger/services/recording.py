@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from ledger.drafts import NewEvent, RecordedEvent
 from ledger.fold import StatsDelta, event_deltas
+from ledger.metrics import timed_recording
 from ledger.models import EventType, UserActivity, UserProfileStats
 from ledger.models.stats import COUNTER_FIELDS
 from ledger.services import pg_batch
@@ -39,6 +40,7 @@ _EVENT_COLUMNS = (
 )
 
 
+@timed_recording  # metrics: batch latency, duplicates skipped
 def record_activity(*, events: Sequence[NewEvent]) -> list[RecordedEvent]:
     """Append ``events`` that are not yet recorded and apply their deltas; return those inserted."""
     if not events:

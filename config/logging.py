@@ -1,0 +1,199 @@
+"""Structured logs: one JSON object per line, with the request id and the GraphQL operation.
+
+Personal data stays out: a record is written from a fixed set of fields (never the request
+object, its headers or its client address), and the message and traceback pass through
+``redact`` (e-mail addresses, IP addresses, bearer tokens and secrets in key=value form). Our
+own log calls name users by id only; uvicorn's access log (client addresses) is left off in
+the Procfile and our middleware logs each request without them.
+
+Imported by settings: nothing here may need Django configured at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction
+from django.utils.decorators import sync_and_async_middleware
+
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Probes and scrapes: answered, not logged (they would drown the requests that matter)."""
+
+EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "job_id", "job_kind")
+"""The only ``extra=`` attributes a record may carry into the log line."""
+
+_REDACTIONS = (
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [redacted]"),
+    (re.compile(r"(?<![\w-])[A-Za-z0-9_-]{40,}(?![\w-])"), "[redacted]"),  # bare API tokens
+    (
+        re.compile(r"(?i)\b(password|passwd|secret|token|api_key|authorization)=\S+"),
+        r"\1=[redacted]",
+    ),
+    (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "[email]"),
+    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"), "[ip]"),
+    (re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|[0-9A-Fa-f]{1,4})(?![\w:])"), "[ip]"),
+    (re.compile(r"\[::1?\]|(?<![\w:])::1?(?![\w:])"), "[ip]"),
+)
+
+
+def redact(text: str) -> str:
+    """Remove what must never reach a log: e-mail and IP addresses, tokens and secrets."""
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _operation() -> str | None:
+    try:  # config may import graphql_api; lazily, since settings import this module
+        from graphql_api.metrics import current_operation
+    except ImportError:  # pragma: no cover - graphql_api is always installed here
+        return None
+    return current_operation.get()
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, from a fixed set of fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        rid = request_id.get()
+        if rid:
+            entry["request_id"] = rid
+        operation = _operation()
+        if operation:
+            entry["graphql_operation"] = operation
+        for name in EXTRA_FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                entry[name] = value
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["exc_type"] = record.exc_info[0].__name__
+            entry["exc"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, default=str)
+
+
+class PlainFormatter(logging.Formatter):
+    """The readable local format, redacted the same way."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def logging_config(*, json_logs: bool, level: str) -> dict[str, Any]:
+    """Django's LOGGING: everything to stderr through one formatter, uvicorn's loggers too."""
+    formatter = (
+        {"()": "config.logging.JsonFormatter"}
+        if json_logs
+        else {
+            "()": "config.logging.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    )
+    handler = {"class": "logging.StreamHandler", "formatter": "default"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": formatter},
+        "handlers": {"console": handler},
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            # uvicorn configured these before Django started: route them through ours.
+            "uvicorn": {"handlers": ["console"], "level": level, "propagate": False},
+            "uvicorn.error": {"handlers": [], "level": level, "propagate": True},
+            # client addresses on every line: off (the Procfile also passes --no-access-log)
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            # our request lines carry the same facts without the client address
+            "django.server": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+    }
+
+
+def _incoming_or_new(header: str | None) -> str:
+    """A proxy's request id is kept when it looks like one; anything else gets a fresh id."""
+    if header and _INCOMING_ID.fullmatch(header):
+        return header
+    return uuid.uuid4().hex
+
+
+def _begin(request: Any) -> Callable[[], None]:
+    """Set this request's id and a blank operation; return what restores the previous ones."""
+    from graphql_api.metrics import current_operation
+
+    rid_token = request_id.set(_incoming_or_new(request.headers.get(REQUEST_ID_HEADER)))
+    op_token = current_operation.set(None)
+
+    def end() -> None:
+        current_operation.reset(op_token)
+        request_id.reset(rid_token)
+
+    return end
+
+
+_access = logging.getLogger("deltacrown.request")
+
+
+def _log_request(request: Any, response: Any, started: float) -> None:
+    response[REQUEST_ID_HEADER] = request_id.get()
+    if request.path in QUIET_PATHS:
+        return
+    _access.info(
+        "%s %s %s",
+        request.method,
+        request.path,
+        response.status_code,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        },
+    )
+
+
+@sync_and_async_middleware
+def request_context_middleware(get_response: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Give each request an id (``X-Request-ID``, kept from a proxy or made here), log one line
+    per request without the client's address, and clear the previous GraphQL operation."""
+    if iscoroutinefunction(get_response):
+        async_get: Callable[[Any], Awaitable[Any]] = get_response
+
+        async def middleware(request: Any) -> Any:
+            end = _begin(request)
+            started = time.perf_counter()
+            try:
+                response = await async_get(request)
+                _log_request(request, response, started)
+                return response
+            finally:
+                end()
+
+        return middleware
+
+    def sync_middleware(request: Any) -> Any:
+        end = _begin(request)
+        started = time.perf_counter()
+        try:
+            response = get_response(request)
+            _log_request(request, response, started)
+            return response
+        finally:
+            end()
+
+    return sync_middleware

@@ -1,0 +1,43 @@
+"""GET /metrics: Prometheus text format, summed over every process of this machine.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (the Procfile sets it and clears it on start), each
+request reads every process's files, so any ASGI worker answers for the Celery worker, the
+other ASGI workers and commands alike: scrape one of them, not all (their sums would add up).
+Without it, this process's own registry. ``METRICS_TOKEN`` set: a bearer token is required.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+
+def _registry() -> CollectorRegistry:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return registry
+    return REGISTRY
+
+
+def _authorized(request: HttpRequest) -> bool:
+    token = getattr(settings, "METRICS_TOKEN", None)
+    if not token:
+        return True
+    sent = request.headers.get("Authorization", "")
+    return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+
+
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    if not _authorized(request):
+        response = HttpResponse("A bearer token is required.", status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
