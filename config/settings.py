@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "esports.economy",
     "esports.achievements",
     "graphql_api",
+    "web",  # profile page at /u/<username>/ (owner: profile page)
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,8 @@ from config.metrics import metrics_view
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("", include("graphql_api.urls")),
+    # profile page: a shell whose script reads everything through /graphql/ (owner: profile page)
+    path("", include("web.urls")),
     # production readiness: probes and Prometheus scrape (see docs/operations.md)
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
