@@ -19,6 +19,7 @@ from django.utils import timezone
 from ledger.drafts import EventDraft, NewEvent, RecordedEvent
 from ledger.models import ErasedSubject, EventType, UserActivity
 from ledger.models.erasure import user_digest
+from ledger.services import pg_batch
 from ledger.services.recording import record_activity
 from ledger.sources import Source, Unsettled
 
@@ -138,7 +139,9 @@ def _recorded_by_source_id(
     """Per source row: its standing events by (type, user), and how many of each were reversed."""
     rows = (
         UserActivity.objects.filter(
-            source_model=source_name, source_id__in=source_ids, user__isnull=False
+            pg_batch.in_values(UserActivity, "source_id", source_ids, "bigint"),
+            source_model=source_name,
+            user__isnull=False,
         )
         .order_by("id")  # reversals then follow the order their targets were recorded in
         .values_list(
@@ -181,7 +184,7 @@ def _erased_user_ids(user_ids: Iterable[int]) -> set[int]:
     digests = {user_digest(user_id): user_id for user_id in user_ids}
     if not digests:
         return set()
-    found = ErasedSubject.objects.filter(user_digest__in=list(digests)).values_list(
-        "user_digest", flat=True
-    )
+    found = ErasedSubject.objects.filter(
+        pg_batch.in_values(ErasedSubject, "user_digest", list(digests), "text")
+    ).values_list("user_digest", flat=True)
     return {digests[digest] for digest in found}
