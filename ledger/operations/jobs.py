@@ -98,7 +98,7 @@ def prepare_job(*, kind: str, parameters: dict[str, Any], requested_by: Any | No
     if kind == Kind.RECONCILE:
         user_ids = parameters.get("user_ids")
         if user_ids is not None:
-            user_ids = sorted({_user(pk).pk for pk in user_ids})
+            user_ids = _existing_user_ids(user_ids)
         return PreparedJob(kind, {"user_ids": user_ids, "fix": bool(parameters.get("fix"))})
     if kind == Kind.EXPORT:
         user = _user(parameters.get("user_id"))
@@ -122,6 +122,22 @@ def _user(pk: Any) -> Any:
     if user is None:
         raise InvalidJobError(f"Unknown user id {pk}.")
     return user
+
+
+def _existing_user_ids(user_ids: Any) -> list[int]:
+    """Validate a list of user ids in one query."""
+    if isinstance(user_ids, str) or not all(
+        isinstance(pk, int) and not isinstance(pk, bool) for pk in user_ids
+    ):
+        raise InvalidJobError("user_ids must be a list of integer user ids.")
+    wanted = set(user_ids)
+    found = set(
+        get_user_model()._default_manager.filter(pk__in=wanted).values_list("pk", flat=True)
+    )
+    if wanted - found:
+        missing = ", ".join(str(pk) for pk in sorted(wanted - found))
+        raise InvalidJobError(f"Unknown user id(s): {missing}.")
+    return sorted(found)
 
 
 def _create(prepared: PreparedJob, requested_by: Any | None) -> LedgerJob:

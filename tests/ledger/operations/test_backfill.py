@@ -144,3 +144,22 @@ def test_unknown_source_is_a_clear_error_listing_valid_ones() -> None:
     with pytest.raises(CommandError, match=r"tournaments\.nope"):
         call_command("backfill_user_activity", "--source", "tournaments.nope")
     assert not UserActivity.objects.exists()
+
+
+def test_rows_are_read_in_keyset_batches_never_whole_tables() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    history_without_events(build_history)
+    with CaptureQueriesContext(connection) as queries:
+        report = backfill_activity(sources=["teams.membership"], batch_size=2)
+
+    reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('SELECT "teams_teammembership"."id"')
+    ]
+    assert report.sources[0].batches == 3
+    assert len(reads) == 4  # three batches of 2 rows, then the empty read that ends the walk
+    assert all("LIMIT 2" in sql and "ORDER BY" in sql for sql in reads)
+    assert all('"teams_teammembership"."id" >' in sql for sql in reads)
