@@ -9,6 +9,7 @@ Options: --users N --tournaments N --players N --coins N --batch-size N. It flus
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from _setup import fresh_database, make_history, make_users
@@ -20,7 +21,7 @@ def main() -> None:
     parser.add_argument("--tournaments", type=int, default=200)
     parser.add_argument("--players", type=int, default=64)
     parser.add_argument("--coins", type=int, default=100_000)
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=2000)
     args = parser.parse_args()
 
     from django.db import connection
@@ -35,12 +36,13 @@ def main() -> None:
     make_history(users=users, tournaments=args.tournaments, players=args.players, coins=args.coins)
     print(f"history built in {time.perf_counter() - started:.1f}s on {connection.vendor}")
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = backfill_activity(batch_size=args.batch_size)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     print(
         f"backfill: {report.total_events:,} events from {report.total_rows:,} rows in "
-        f"{elapsed:.1f}s = {report.total_events / elapsed:,.0f} events/s"
+        f"{elapsed:.1f}s = {report.total_events / elapsed:,.0f} events/s "
+        f"(this process used {cpu:.1f}s of CPU; load average {os.getloadavg()[0]:.2f})"
     )
     for source in report.sources:
         print(f"  {source.name}: {source.rows:,} rows, {source.total_events:,} events")

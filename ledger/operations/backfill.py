@@ -22,7 +22,7 @@ from ledger.services.convergence import converge_rows, plan_convergence
 from ledger.services.recording import record_activity
 from ledger.sources import Source, all_sources, get_source
 
-DEFAULT_BATCH_SIZE = 1000
+DEFAULT_BATCH_SIZE = 2000
 
 
 @dataclass
