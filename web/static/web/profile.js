@@ -1,5 +1,5 @@
 // The profile page: everything it shows comes from the public GraphQL API, as an SPA's would.
-// Text is only ever set with textContent (never innerHTML): names and metadata are data.
+// Text is only ever set with textContent, never parsed as markup: names and metadata are data.
 
 import { GraphQLRequestError, LiveClient, query, websocketUrl } from "./graphql.js";
 import { KINDS, absoluteTime, detail, formatNumber, icon, ordinal, relativeTime, sentence } from "./events.js";
