@@ -7,6 +7,7 @@ Production is configured from the environment: DATABASE_URL, REDIS_URL, CELERY_B
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -54,6 +55,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves /static/ (admin, GraphiQL, the profile page's JS) in every mode, from STATIC_ROOT
+    # after `collectstatic` and, where that was not run, from the apps' own static folders.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -111,6 +115,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Production runs `collectstatic` (deploy/start does); finders keep a plain checkout working too.
+WHITENOISE_USE_FINDERS = True
+# WhiteNoise's file responses iterate synchronously; under ASGI Django buffers them through a
+# thread and warns on every static file. Our static files are small: the warning is noise.
+warnings.filterwarnings(
+    "ignore", message="StreamingHttpResponse must consume synchronous iterators"
+)
 
 # --- Ledger -----------------------------------------------------------------------------------
 # Key for the one-way digests by which the ledger remembers erased subjects (GDPR Art. 17)
