@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import models
@@ -32,7 +32,6 @@ class _Recorded:
     occurrence: int
     amount: int
     timestamp: Any
-    metadata: dict[str, Any]
 
 
 @dataclass
@@ -76,6 +75,7 @@ def plan_convergence(*, source: Source, rows: Sequence[models.Model]) -> list[Ne
     )
     now = timezone.now()
     reversals: list[NewEvent] = []
+    reversed_events: list[_Recorded] = []
     appends: list[NewEvent] = []
     for source_id, drafts in translations.items():
         active, reversed_count = recorded.get(source_id, ({}, Counter()))
@@ -93,6 +93,7 @@ def plan_convergence(*, source: Source, rows: Sequence[models.Model]) -> list[Ne
         for key, event in active.items():  # in recorded order: a stable feed
             if key in stale:
                 reversals.append(_reversal_of(event, source.name, source_id, now))
+                reversed_events.append(event)
         for key, draft in wanted.items():
             if key not in active or key in stale:
                 appends.append(
@@ -108,7 +109,22 @@ def plan_convergence(*, source: Source, rows: Sequence[models.Model]) -> list[Ne
                         amount=draft.amount,
                     )
                 )
+    if reversals:
+        reversals = _with_target_metadata(reversals, reversed_events)
     return reversals + appends
+
+
+def _with_target_metadata(reversals: list[NewEvent], targets: list[_Recorded]) -> list[NewEvent]:
+    """A reversal shows what it corrects: copy its target's metadata, read only for these few."""
+    metadata = dict(
+        UserActivity.objects.filter(id__in=[t.id for t in targets])
+        .order_by()
+        .values_list("id", "metadata")
+    )
+    return [
+        replace(reversal, metadata={**metadata[target.id], **reversal.metadata})
+        for reversal, target in zip(reversals, targets, strict=True)
+    ]
 
 
 def _reversal_of(event: _Recorded, source_name: str, source_id: int, now: Any) -> NewEvent:
@@ -117,7 +133,6 @@ def _reversal_of(event: _Recorded, source_name: str, source_id: int, now: Any) -
         event_type=EventType.REVERSAL,
         timestamp=now,
         metadata={
-            **event.metadata,
             "reverses": {
                 "id": event.id,
                 "event_type": event.event_type,
@@ -152,19 +167,16 @@ def _recorded_by_source_id(
             "occurrence",
             "amount",
             "timestamp",
-            "metadata",
             "reverses_id",
         )
     )
     events: dict[int, list[_Recorded]] = defaultdict(list)
     reversed_ids: set[int] = set()
-    for pk, source_id, event_type, user_id, occurrence, amount, ts, metadata, reverses_id in rows:
+    for pk, source_id, event_type, user_id, occurrence, amount, ts, reverses_id in rows:
         if reverses_id is not None:
             reversed_ids.add(reverses_id)
         else:
-            events[source_id].append(
-                _Recorded(pk, event_type, user_id, occurrence, amount, ts, metadata)
-            )
+            events[source_id].append(_Recorded(pk, event_type, user_id, occurrence, amount, ts))
     result: dict[int, tuple[dict[tuple[str, int], _Recorded], Counter[tuple[str, int]]]] = {}
     for source_id, source_events in events.items():
         active: dict[tuple[str, int], _Recorded] = {}
