@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from gql import Client, gql
+from gql import Client, GraphQLRequest, gql
 from gql.transport.websockets import WebsocketsTransport
 
 from graphql_api.auth.tokens import issue_api_token
@@ -289,7 +289,7 @@ def test_reconnect_with_after_receives_exactly_the_missed_events_then_live_ones(
         await asyncio.to_thread(record, UNLOCK.format(codes=["first-blood", "ace", "clutch"]))
         async with client_for(url, token) as session:
             stream = session.subscribe(
-                gql(FEED), variable_values={"after": tournament[-1]["cursor"]}
+                GraphQLRequest(FEED, variable_values={"after": tournament[-1]["cursor"]})
             )
             missed = await take(stream, 3)
             await wait_joined(live_env, alice.pk)
