@@ -8,13 +8,16 @@ redundant ``<=`` on the leading sort column so the planner scans a range instead
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     CharField,
@@ -31,6 +34,7 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, TruncMonth, TruncWeek
+from django.utils.dateparse import parse_datetime
 
 from ledger.filters import ActivityFilter, LedgerJobFilter, apply_filter
 from ledger.fold import KindTotal, fold_totals
@@ -241,6 +245,53 @@ def user_stats(*, user_id: int) -> dict[str, Any]:
     row = UserProfileStats.objects.filter(user_id=user_id).values(*STATS_COLUMNS).first()
     values: dict[str, Any] = row or {**dict.fromkeys(COUNTER_FIELDS, 0), "last_activity_at": None}
     return with_derived(values)
+
+
+def existing_user_stats(*, user_id: int) -> dict[str, Any] | None:
+    """``user_stats`` of a user who exists, else None, in one round trip: the user LEFT JOIN
+    their stats row, as fixed SQL built once. Measured in bench/: the two ORM queries this
+    replaces (subject, then stats) were most of a stats lookup's cost next to the PK SELECT,
+    and compiling a query costs more than running it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_existing_user_stats_sql(), [user_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    _, has_row, *columns = row
+    if has_row is None:  # no stats row yet
+        return with_derived({**dict.fromkeys(COUNTER_FIELDS, 0), "last_activity_at": None})
+    values = dict(zip(STATS_COLUMNS, columns, strict=True))
+    values["last_activity_at"] = _aware(values["last_activity_at"])
+    return with_derived(values)
+
+
+@functools.cache
+def _existing_user_stats_sql() -> str:
+    quote = connection.ops.quote_name
+    users = get_user_model()._meta
+    stats = UserProfileStats._meta
+    columns = ", ".join(f"s.{quote(_column(stats, name))}" for name in STATS_COLUMNS)
+    user_pk = f"u.{quote(_column(users, users.pk.name))}"
+    stats_pk = f"s.{quote(_column(stats, 'user'))}"
+    return (
+        f"SELECT {user_pk}, {stats_pk}, {columns} "
+        f"FROM {quote(users.db_table)} u LEFT JOIN {quote(stats.db_table)} s "
+        f"ON {stats_pk} = {user_pk} WHERE {user_pk} = %s"
+    )
+
+
+def _column(meta: Any, name: str) -> str:
+    return str(meta.get_field(name).column)
+
+
+def _aware(value: Any) -> datetime | None:
+    """A raw cursor's timestamp: aware on PostgreSQL; naive UTC (or ISO text) on SQLite."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, datetime) else parse_datetime(str(value))
+    if parsed is None:
+        raise ValueError(f"not a timestamp: {value!r}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def with_derived(values: dict[str, Any]) -> dict[str, Any]:

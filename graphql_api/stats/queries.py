@@ -10,7 +10,7 @@ import strawberry
 from django.contrib.auth import get_user_model
 from strawberry.types import Info
 
-from graphql_api.context import db, subject_of, viewer_of
+from graphql_api.context import db, no_such_user, requested_user_id, subject_of, viewer_of
 from graphql_api.errors import BadInput
 from graphql_api.pagination import MAX_ID, decode_cursor, encode_cursor, page_info
 from graphql_api.permissions import require_economy
@@ -31,10 +31,10 @@ from ledger.selectors import (
     LeaderboardRow,
     Page,
     economy_summary,
+    existing_user_stats,
     leaderboard_page,
     leaderboard_position,
     stats_by_period,
-    user_stats,
 )
 
 
@@ -64,8 +64,11 @@ def _decode_board_cursor(cursor: str, board: str) -> BoardPosition:
 class StatsQueries:
     @strawberry.field(description="A player's lifetime stats (public); userId omitted: the viewer.")
     async def stats(self, info: Info, user_id: strawberry.ID | None = None) -> UserStats:
-        subject = await subject_of(info, user_id)
-        return UserStats.from_values(await db(user_stats)(user_id=subject.user_id))
+        number = requested_user_id(info, user_id)
+        values = await db(existing_user_stats)(user_id=number)  # stats are public: no subject
+        if values is None:
+            raise no_such_user(number)
+        return UserStats.from_values(values)
 
     @strawberry.field(description="The counters per month or week, from events, net of reversals.")
     async def stats_by_period(

@@ -72,7 +72,7 @@ def _explode(**kwargs):
 
 
 def test_server_errors_are_masked_in_production(graphql, settings, monkeypatch):
-    monkeypatch.setattr("graphql_api.stats.queries.user_stats", _explode)
+    monkeypatch.setattr("graphql_api.stats.queries.existing_user_stats", _explode)
     user = UserFactory.create()
     settings.DEBUG = False
     result = graphql("{ stats { matchesWon } }", user=user)
@@ -125,7 +125,7 @@ def test_only_server_errors_are_logged(graphql, monkeypatch, caplog):
     with caplog.at_level("ERROR", logger="strawberry.execution"):
         graphql('{ activityFeed(after: "garbage") { edges { cursor } } }', user=user)
     assert caplog.records == []
-    monkeypatch.setattr("graphql_api.stats.queries.user_stats", _explode)
+    monkeypatch.setattr("graphql_api.stats.queries.existing_user_stats", _explode)
     with caplog.at_level("ERROR", logger="strawberry.execution"):
         graphql("{ stats { matchesWon } }", user=user)
     assert len(caplog.records) == 1
