@@ -11,7 +11,6 @@ bounded; the whole test takes about 20 seconds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import re
@@ -34,6 +33,8 @@ from django.conf import settings
 from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support import services
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(150)]
 
@@ -72,51 +73,11 @@ READ_FEED = """query MyFeed { activityFeed(first: 20) { edges { node { id eventT
 
 
 def redis_url() -> str:
-    """Redis on 127.0.0.1:6379, started here as CI does if absent; skip if it cannot be."""
-    import redis
-
-    def alive() -> bool:
-        try:
-            return bool(redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2).ping())
-        except redis.RedisError:
-            return False
-
-    if not alive():
-        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-            subprocess.run(
-                [
-                    "redis-server",
-                    "--daemonize",
-                    "yes",
-                    "--bind",
-                    "127.0.0.1",
-                    "-::1",
-                    "--port",
-                    "6379",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    "/var/lib/redis",
-                    "--logfile",
-                    "/var/log/redis/ci.log",
-                ],
-                check=False,
-                timeout=20,
-            )
-        deadline = time.monotonic() + 10
-        while not alive() and time.monotonic() < deadline:
-            time.sleep(0.2)
-    if not alive():
-        pytest.skip("needs Redis on 127.0.0.1:6379 (redis-server not found or would not start)")
-    return f"redis://127.0.0.1:6379/{REDIS_DB}"
+    return services.redis_url(REDIS_DB)
 
 
 def server_url(name: str) -> str:
-    s = settings.DATABASES["default"]
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-    return f"postgres://{auth}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{name}"
+    return services.postgres_url(settings.DATABASES["default"], name)
 
 
 def admin_connection() -> psycopg.Connection:

@@ -9,34 +9,14 @@ from django.contrib.auth import get_user_model
 
 from esports.demo import load_demo_data
 from ledger.models import EventType, UserActivity
+from ledger.models.stats import COUNTER_FIELDS
 from ledger.services.stats import recompute_stats
 
 pytestmark = pytest.mark.django_db
 
 
 def _zero(**counters: int) -> dict[str, int]:
-    base = dict.fromkeys(
-        [
-            "tournaments_registered",
-            "tournaments_played",
-            "tournaments_completed",
-            "tournaments_won",
-            "tournaments_runner_up",
-            "tournaments_top4",
-            "matches_played",
-            "matches_won",
-            "matches_lost",
-            "total_earned",
-            "total_spent",
-            "achievements_count",
-            "teams_created",
-            "teams_joined",
-            "current_teams_count",
-        ],
-        0,
-    )
-    base.update(counters)
-    return base
+    return {**dict.fromkeys(COUNTER_FIELDS, 0), **counters}
 
 
 EXPECTED = {

@@ -23,8 +23,11 @@ from typing import Any
 
 import pytest
 
+from tests.support import services
+
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_MS = 15_000
+WEB_REDIS_DB = 12
 """Milliseconds any single browser wait may take before the test fails."""
 SERVER_START_SECONDS = 20.0
 APT_TIMEOUT_SECONDS = 600
@@ -108,21 +111,17 @@ def browser_page(
 def _database_url() -> str:
     from django.db import connection
 
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-    return f"postgres://{auth}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
+    return services.postgres_url(connection.settings_dict)
 
 
 @pytest.fixture
 def server_env() -> dict[str, str]:
     """The server's environment: the test database, Redis with a prefix of its own, DEBUG so
     the page's static files are served without collectstatic."""
-    from tests.graphql_api.subscriptions.test_live_servers import redis_url
-
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_TEST_DB_NAME",)}
     env.update(
         DATABASE_URL=_database_url(),
-        REDIS_URL=redis_url(),
+        REDIS_URL=services.redis_url(WEB_REDIS_DB),
         CHANNEL_LAYER_PREFIX=f"dcweb-{uuid.uuid4().hex[:12]}",
         DJANGO_SETTINGS_MODULE="config.settings",
         DATABASE_CONN_MAX_AGE="0",
@@ -135,10 +134,8 @@ class Server:
     """One uvicorn process; ``restart`` brings it back on the same port (a dropped connection)."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        from tests.graphql_api.subscriptions.test_live_servers import free_port
-
         self.env = env
-        self.port = free_port()
+        self.port = services.free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

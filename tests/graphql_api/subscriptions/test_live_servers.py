@@ -27,6 +27,7 @@ from graphql_api.auth.tokens import issue_api_token
 from graphql_api.subscriptions.groups import user_group
 from ledger.models import UserActivity
 from tests.factories import UserFactory
+from tests.support import services
 
 pytestmark = [
     pytest.mark.postgres,
@@ -72,57 +73,15 @@ for code in {codes!r}:
 
 
 def redis_url() -> str:
-    """Redis on 127.0.0.1:6379 (started here if absent), on a db of its own for these tests."""
-    import redis
-
-    def alive() -> bool:
-        try:
-            return bool(redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2).ping())
-        except redis.RedisError:
-            return False
-
-    if not alive():
-        subprocess.run(
-            [
-                "redis-server",
-                "--daemonize",
-                "yes",
-                "--bind",
-                "127.0.0.1",
-                "-::1",
-                "--port",
-                "6379",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                "/var/lib/redis",
-                "--logfile",
-                "/var/log/redis/ci.log",
-            ],
-            check=False,
-            timeout=20,
-        )
-        deadline = time.monotonic() + 10
-        while not alive() and time.monotonic() < deadline:
-            time.sleep(0.2)
-    if not alive():
-        pytest.skip("needs Redis on 127.0.0.1:6379")
-    return f"redis://127.0.0.1:6379/{REDIS_DB}"
+    """Redis on a db of its own for these tests."""
+    return services.redis_url(REDIS_DB)
 
 
 def database_url() -> str:
-    s = connection.settings_dict
-    port = s.get("PORT") or 5432
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-    return f"postgres://{auth}@{s.get('HOST') or '127.0.0.1'}:{port}/{s['NAME']}"
+    return services.postgres_url(connection.settings_dict)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+free_port = services.free_port
 
 
 @pytest.fixture
