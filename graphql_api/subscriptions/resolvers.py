@@ -8,7 +8,9 @@ message lost by the channel layer (at most once) is made up by the next one.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -26,6 +28,7 @@ from graphql_api.stats.types import UserStats
 from graphql_api.subscriptions.context import consumer_of
 from graphql_api.subscriptions.feed import feed_head, position_of, rows_after
 from graphql_api.subscriptions.groups import ACTIVITY_MESSAGE, user_group
+from graphql_api.subscriptions.shared import heard_at, shared_read
 from ledger.models import LedgerJob
 from ledger.selectors import Position, ledger_job, user_stats
 
@@ -72,17 +75,28 @@ class Subscription:
             # Joined before the first read: whatever commits from here on is announced to us,
             # and whatever committed before it is read now. Reads go forward from `position`
             # only, so nothing is yielded twice.
+            notified = time.monotonic()
             while True:
                 more = True
                 while more:
-                    rows, more = await db(rows_after)(
-                        user_id=user_id_, position=position, include_economy=include_economy
+                    at = position
+                    rows, more = await shared_read(
+                        ("feed", user_id_, at, include_economy),
+                        since=notified,
+                        read=partial(
+                            db(rows_after),
+                            user_id=user_id_,
+                            position=at,
+                            include_economy=include_economy,
+                        ),
                     )
                     for row in rows:
                         position = position_of(row)
                         yield _edge(row)
-                if await _next(messages) is None:
+                message = await _next(messages)
+                if message is None:
                     return
+                notified = heard_at(message)
 
     @strawberry.subscription(
         description="A player's stats (public; userId omitted: the viewer): now, then after "
@@ -97,13 +111,20 @@ class Subscription:
             ACTIVITY_MESSAGE, groups=[user_group(subject.user_id)]
         ) as messages:
             last: dict[str, Any] | None = None
+            notified = time.monotonic()
             while True:
-                values = await db(user_stats)(user_id=subject.user_id)
+                values = await shared_read(
+                    ("stats", subject.user_id),
+                    since=notified,
+                    read=lambda: db(user_stats)(user_id=subject.user_id),
+                )
                 if values != last:
                     last = values
                     yield UserStats.from_values(values)
-                if await _next(messages) is None:
+                message = await _next(messages)
+                if message is None:
                     return
+                notified = heard_at(message)
 
     @strawberry.subscription(
         description="A ledger job's status and progress (staff): now, then on every change, "
