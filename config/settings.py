@@ -231,3 +231,15 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # /metrics: PROMETHEUS_MULTIPROC_DIR (read by prometheus_client itself) makes it sum every
 # process of the machine; METRICS_TOKEN set: scrapes must send `Authorization: Bearer <token>`.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+# --- Connection pool for the web processes (owner: benchmarks, issue 6) -----------------------
+# DATABASE_POOL=1 (PostgreSQL): psycopg's pool instead of persistent connections. The GraphQL view
+# is async, and Django runs each request's ORM calls on a thread of that request, so a thread-local
+# persistent connection is never reused: every request connects anew. Measured in bench/
+# (docs/benchmarks.md): stats over HTTP 9.7 -> 4.4 ms. Opt-in until the prefork Celery worker has
+# been checked with it; set it for the web processes.
+if env_bool("DATABASE_POOL", False) and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("DATABASE_POOL_MAX", "10")),
+    }

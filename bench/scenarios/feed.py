@@ -65,10 +65,12 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
 
     with (
         uvicorn_server() as port,
+        uvicorn_server(DATABASE_POOL="1") as pooled_port,
         raw_connection(prepare_threshold=None) as plain,
         raw_connection(prepare_threshold=5) as prepared,
     ):
         client = HttpClient(port, token=token)
+        pooled = HttpClient(pooled_port, token=token)
 
         def raw(conn: Any, deep: bool) -> Any:
             if deep:
@@ -82,6 +84,8 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
                 "schema deep page": schema_variant(FEED, deep_vars, viewer=heavy),
                 "HTTP first page": direct(lambda: client.post(FEED, first_vars)),
                 "HTTP deep page": direct(lambda: client.post(FEED, deep_vars)),
+                "HTTP first page, pool": direct(lambda: pooled.post(FEED, first_vars)),
+                "HTTP deep page, pool": direct(lambda: pooled.post(FEED, deep_vars)),
                 "raw keyset first page": direct(raw(plain, False)),
                 "raw keyset deep page": direct(raw(plain, True)),
                 "raw keyset first page, prepared": direct(raw(prepared, False)),
@@ -92,6 +96,7 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
             samples=mode.latency_samples,
         )
         client.close()
+        pooled.close()
     for name, values in samples.items():
         result.figure(name, "ms", values)
     # The floor is the faster of the two raw variants, page by page.
@@ -114,11 +119,12 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
             other=f"raw keyset {page} page (floor)",
             key="p99",
         )
-        result.ratio(
-            f"HTTP {page} page ÷ raw keyset",
-            ours=f"HTTP {page} page",
-            other=f"raw keyset {page} page (floor)",
-        )
+        for server in ("", ", pool"):
+            result.ratio(
+                f"HTTP{server} {page} page ÷ raw keyset",
+                ours=f"HTTP {page} page{server}",
+                other=f"raw keyset {page} page (floor)",
+            )
     result.ratio(
         "schema deep ÷ schema first",
         ours="schema deep page",
@@ -145,6 +151,10 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
         "raw deep prepared ÷ unprepared",
         ours="raw keyset deep page, prepared",
         other="raw keyset deep page",
+    )
+    result.notes.append(
+        "HTTP: one uvicorn worker with the default settings; 'pool': the same with "
+        "DATABASE_POOL=1 (psycopg's pool instead of a connection per request)"
     )
     result.notes.append(
         f"deep page = page {size.deep_page} of {n} (after {offset:,} newer events) of a user "

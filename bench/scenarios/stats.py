@@ -26,10 +26,12 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
     variables = {"userId": str(user_id)}
     with (
         uvicorn_server() as port,
+        uvicorn_server(DATABASE_POOL="1") as pooled_port,
         raw_connection(prepare_threshold=None) as plain,
         raw_connection(prepare_threshold=5) as prepared,
     ):
         client = HttpClient(port)
+        pooled = HttpClient(pooled_port)
         expected = plain.execute(PK_SELECT, [user_id]).fetchone()
         served = client.post(STATS, variables)["stats"]
         if expected is None or served["matchesPlayed"] != _column(plain, "matches_played", user_id):
@@ -38,6 +40,7 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
             {
                 "schema stats": schema_variant(STATS, variables, viewer=AnonymousUser()),
                 "HTTP stats": direct(lambda: client.post(STATS, variables)),
+                "HTTP stats, pool": direct(lambda: pooled.post(STATS, variables)),
                 "raw PK select": direct(lambda: plain.execute(PK_SELECT, [user_id]).fetchone()),
                 "raw PK select, prepared": direct(
                     lambda: prepared.execute(PK_SELECT, [user_id]).fetchone()
@@ -46,6 +49,7 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
             samples=mode.latency_samples,
         )
         client.close()
+        pooled.close()
     for name, values in samples.items():
         result.figure(name, "ms", values)
     fastest = min(
@@ -60,6 +64,10 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
         at_most=5,
     )
     result.ratio("HTTP stats ÷ PK select", ours="HTTP stats", other="raw PK select (floor)")
+    result.ratio(
+        "HTTP, pool stats ÷ PK select", ours="HTTP stats, pool", other="raw PK select (floor)"
+    )
+    result.notes.append("HTTP 'pool': a uvicorn worker with DATABASE_POOL=1")
     return result
 
 
