@@ -64,7 +64,9 @@ def exercise_everything(user: Any, capture_on_commit: Any) -> None:
         run_job_now(kind="export", parameters={"user_id": user.pk})  # fails: a failed job
     post_graphql(STATS_QUERY, {"id": str(user.pk)})
     post_graphql("query Broken { stats(userId: 1) { noSuchField } }")
-    with mock.patch("graphql_api.stats.queries.user_stats", side_effect=RuntimeError("boom")):
+    with mock.patch(
+        "graphql_api.stats.queries.existing_user_stats", side_effect=RuntimeError("boom")
+    ):
         post_graphql(STATS_QUERY, {"id": str(user.pk)})
 
 

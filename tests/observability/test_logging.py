@@ -96,7 +96,9 @@ def test_a_server_error_is_logged_with_request_and_operation_but_without_persona
     user = UserFactory.create(username=USERNAME, email=EMAIL)
     _, token = issue_api_token(user=user)
     secret = f"no route for {EMAIL} from 198.51.100.23 and fe80::1ff:fe23:4567:890a token {token}"
-    with mock.patch("graphql_api.stats.queries.user_stats", side_effect=RuntimeError(secret)):
+    with mock.patch(
+        "graphql_api.stats.queries.existing_user_stats", side_effect=RuntimeError(secret)
+    ):
         response = post(
             "query MyStats { me { username } stats { matchesPlayed } }",
             headers={"Authorization": f"Bearer {token}", "X-Request-ID": "req-error-0001"},

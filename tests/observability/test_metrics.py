@@ -132,7 +132,9 @@ def test_graphql_latency_and_errors_by_operation_name():
     client_errors = errors("anonymous", "client")
     assert "errors" not in post_graphql(STATS_QUERY, {"id": str(user.pk)})
     assert "errors" in post_graphql("{ stats(userId: 1) { noSuchField } }")
-    with mock.patch("graphql_api.stats.queries.user_stats", side_effect=RuntimeError("boom")):
+    with mock.patch(
+        "graphql_api.stats.queries.existing_user_stats", side_effect=RuntimeError("boom")
+    ):
         assert "errors" in post_graphql(STATS_QUERY, {"id": str(user.pk)})
     assert timed("PlayerStats") == before[0] + 2
     assert errors("PlayerStats", "server") == before[1] + 1
