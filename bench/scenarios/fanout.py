@@ -36,7 +36,7 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
     result = Result("fanout")
     user_id = first_user_id() + size.heavy_users + 2
     env = server_env(
-        REDIS_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",
+        REDIS_URL=os.environ.get("BENCH_REDIS_URL", f"redis://127.0.0.1:6379/{REDIS_DB}"),
         CHANNEL_LAYER_PREFIX=f"bench-{uuid.uuid4().hex[:10]}",
     )
     done = subprocess.run(

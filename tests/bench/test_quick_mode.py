@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings
 
 from bench.run import SCENARIOS
+from tests.support.services import redis_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(240)]
 
@@ -45,6 +46,7 @@ def test_quick_mode_reports_every_scenario_with_numbers(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_TEST_DB_NAME"}
     env["BENCH_DATABASE_URL"] = f"{base}/{name}"
+    env["BENCH_REDIS_URL"] = redis_url(13)  # the fan-out's channel layer (started as CI does)
     try:
         done = subprocess.run(
             [sys.executable, "-m", "bench", "--quick", "--fresh", "--json", str(out)],
