@@ -139,7 +139,11 @@ def conninfo() -> str:
 
 
 @contextmanager
-def raw_connection(*, prepare_threshold: int | None = 5) -> Iterator[psycopg.Connection[Any]]:
-    """A plain psycopg connection (psycopg's default prepares after 5 executions)."""
-    with psycopg.connect(conninfo(), prepare_threshold=prepare_threshold) as conn:
+def raw_connection(
+    *, prepare_threshold: int | None = 5, generic_plans: bool = False
+) -> Iterator[psycopg.Connection[Any]]:
+    """A plain psycopg connection (psycopg's default prepares after 5 executions);
+    ``generic_plans``: PostgreSQL plans prepared statements once, ignoring parameter values."""
+    options = "-c plan_cache_mode=force_generic_plan" if generic_plans else ""
+    with psycopg.connect(conninfo(), prepare_threshold=prepare_threshold, options=options) as conn:
         yield conn

@@ -68,6 +68,7 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
         uvicorn_server(DATABASE_POOL="1") as pooled_port,
         raw_connection(prepare_threshold=None) as plain,
         raw_connection(prepare_threshold=5) as prepared,
+        raw_connection(prepare_threshold=0, generic_plans=True) as generic,
     ):
         client = HttpClient(port, token=token)
         pooled = HttpClient(pooled_port, token=token)
@@ -77,6 +78,7 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
                 return lambda: conn.execute(DEEP, [heavy.pk, at, at, last_id, n + 1]).fetchall()
             return lambda: conn.execute(FIRST, [heavy.pk, n + 1]).fetchall()
 
+        django_sql, django_params = _selector_sql(heavy.pk, at, last_id, n)
         _check_same_rows(client, raw(plain, True)(), deep_vars)
         samples = race(
             {
@@ -90,6 +92,14 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
                 "raw keyset deep page": direct(raw(plain, True)),
                 "raw keyset first page, prepared": direct(raw(prepared, False)),
                 "raw keyset deep page, prepared": direct(raw(prepared, True)),
+                "raw keyset first page, generic plan": direct(raw(generic, False)),
+                "raw keyset deep page, generic plan": direct(raw(generic, True)),
+                "selector's deep-page SQL, unprepared": direct(
+                    lambda: plain.execute(django_sql, django_params).fetchall()
+                ),
+                "selector's deep-page SQL, generic plan": direct(
+                    lambda: generic.execute(django_sql, django_params).fetchall()
+                ),
                 "peer first page": in_thread(peer(0)),
                 "peer deep page": in_thread(peer(offset)),
             },
@@ -152,6 +162,16 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
         ours="raw keyset deep page, prepared",
         other="raw keyset deep page",
     )
+    result.ratio(
+        "raw deep generic plan ÷ unprepared",
+        ours="raw keyset deep page, generic plan",
+        other="raw keyset deep page",
+    )
+    result.ratio(
+        "selector SQL deep: generic plan ÷ unprepared",
+        ours="selector's deep-page SQL, generic plan",
+        other="selector's deep-page SQL, unprepared",
+    )
     result.notes.append(
         "HTTP: one uvicorn worker with the default settings; 'pool': the same with "
         "DATABASE_POOL=1 (psycopg's pool instead of a connection per request)"
@@ -172,3 +192,17 @@ def _check_same_rows(client: HttpClient, raw_rows: list[Any], deep_vars: dict[st
     expected = [row[0] for row in raw_rows[: len(ids)]]
     if ids != expected or not ids:
         raise AssertionError(f"the schema's deep page differs from the raw keyset page: {ids[:3]}")
+
+
+def _selector_sql(user_id: int, at: Any, last_id: int, n: int) -> tuple[str, list[Any]]:
+    """The SQL the API runs for the deep page (ledger.selectors.activity_feed_query), to run it
+    as a prepared statement with a generic plan (what server_side_binding would bring)."""
+    from ledger.selectors import Position, activity_feed_query, page_request
+
+    query = activity_feed_query(
+        user_id=user_id,
+        request=page_request(first=n, after=Position(key=at, id=last_id)),
+        include_economy=True,
+    )
+    sql, params = query.query.sql_with_params()
+    return sql, list(params)
