@@ -9,7 +9,7 @@ reconcile's missing-event check all come through here.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -60,12 +60,25 @@ def converge_rows(
 
 def plan_convergence(*, source: Source, rows: Sequence[models.Model]) -> list[NewEvent]:
     """The reversals and new events that would converge ``rows``: reversals first."""
+    return plan_translations(source=source, translations=translate_rows(source, rows))
+
+
+def translate_rows(source: Source, rows: Iterable[models.Model]) -> dict[int, Sequence[EventDraft]]:
+    """What each row stands for, by primary key; unsettled rows are left out (what is recorded
+    for them stands until they settle, e.g. a disputed match)."""
     translations: dict[int, Sequence[EventDraft]] = {}
     for row in rows:
         translation = source.translate(row)
-        if isinstance(translation, Unsettled):
-            continue  # e.g. a disputed match: what is recorded stands until it is resolved
-        translations[int(row.pk)] = translation
+        if not isinstance(translation, Unsettled):
+            translations[int(row.pk)] = translation
+    return translations
+
+
+def plan_translations(
+    *, source: Source, translations: Mapping[int, Sequence[EventDraft]]
+) -> list[NewEvent]:
+    """The reversals and new events that bring the ledger to ``translations`` (source row pk to
+    its drafts): reversals first. Reads what is recorded, so call it in the writing transaction."""
     if not translations:
         return []
 
@@ -155,6 +168,10 @@ def _recorded_by_source_id(
     rows = (
         UserActivity.objects.filter(
             pg_batch.in_values(UserActivity, "source_id", source_ids, "bigint"),
+            # The bounds keep the lookup an index range scan even when the planner's statistics
+            # are stale (a freshly backfilled table): a batch's ids are one keyset range.
+            source_id__gte=min(source_ids),
+            source_id__lte=max(source_ids),
             source_model=source_name,
             user__isnull=False,
         )

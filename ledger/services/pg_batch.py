@@ -92,14 +92,7 @@ def apply_deltas(per_user: dict[int, StatsDelta], user_ids: list[int], now: date
         f"THEN d.{last} ELSE {table}.{last} END"
     )
     assignments.append("stats_updated_at = %s")
-    rows = []
-    for user_id in user_ids:
-        delta = per_user[user_id]
-        row: dict[str, Any] = dict(delta.counters)
-        row["user_id"] = user_id
-        moment = delta.last_activity_at
-        row["last_activity_at"] = moment.isoformat() if moment is not None else None
-        rows.append(row)
+    rows = _delta_rows(per_user, user_ids)
     types = ", ".join(f"{name} bigint" for name in names)
     with connection.cursor() as cursor:
         cursor.execute(  # insert-or-touch in user-id order: creates rows, takes locks in order
@@ -116,13 +109,62 @@ def apply_deltas(per_user: dict[int, StatsDelta], user_ids: list[int], now: date
         )
 
 
+def upsert_deltas(per_user: dict[int, StatsDelta], user_ids: list[int], now: datetime) -> None:
+    """Non-negative deltas in one ``INSERT … SELECT … ORDER BY user_id ON CONFLICT DO UPDATE``:
+    rows are created or locked in user-id order, as ``apply_deltas`` takes them."""
+    quote = connection.ops.quote_name
+    table = quote(UserProfileStats._meta.db_table)
+    names = [quote(name) for name in COUNTER_FIELDS]
+    last = quote("last_activity_at")
+    columns = ", ".join(["user_id", *names, last, "stats_updated_at"])
+    assignments = [f"{name} = {table}.{name} + excluded.{name}" for name in names]
+    assignments.append(
+        f"{last} = CASE WHEN {table}.{last} IS NULL OR {table}.{last} < excluded.{last} "
+        f"THEN excluded.{last} ELSE {table}.{last} END"
+    )
+    assignments.append("stats_updated_at = excluded.stats_updated_at")
+    types = ", ".join(f"{name} bigint" for name in names)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) "
+            f"SELECT d.user_id, {', '.join(f'd.{name}' for name in names)}, d.{last}, %s "
+            f"FROM json_to_recordset(%s::json) AS d(user_id bigint, {types}, {last} timestamptz) "
+            f"ORDER BY d.user_id "
+            f"ON CONFLICT (user_id) DO UPDATE SET {', '.join(assignments)}",
+            [now, json.dumps(_delta_rows(per_user, user_ids))],
+        )
+
+
+def _delta_rows(per_user: dict[int, StatsDelta], user_ids: list[int]) -> list[dict[str, Any]]:
+    rows = []
+    for user_id in user_ids:
+        delta = per_user[user_id]
+        row: dict[str, Any] = dict(delta.counters)
+        row["user_id"] = user_id
+        moment = delta.last_activity_at
+        row["last_activity_at"] = moment.isoformat() if moment is not None else None
+        rows.append(row)
+    return rows
+
+
 def in_values(model: type[Model], field: str, values: Sequence[Any], sql_type: str) -> Any:
-    """A filter for ``field IN values``: on PostgreSQL one array parameter (``= ANY``), where a
-    batch of 2,000 ids otherwise builds, parses and quotes 2,000 placeholders; ``__in`` elsewhere.
-    Pass the result to ``filter()`` as a positional argument."""
+    """A filter for ``field IN values``: on PostgreSQL ``= ANY`` of one text parameter (ids joined
+    by commas, other values as a JSON array), where a batch of 2,000 ids otherwise builds, parses
+    and quotes 2,000 placeholders, or dumps a 2,000-element array in Python (measured: 3.6 ms
+    for 2,000 digests as an array, 0.2 ms as JSON text); ``__in`` elsewhere. Pass the result to
+    ``filter()`` as a positional argument."""
     if connection.vendor != "postgresql":
         return Q(**{f"{field}__in": list(values)})
     quote = connection.ops.quote_name
     concrete = next(f for f in model._meta.concrete_fields if f.name == field)
     column = f"{quote(model._meta.db_table)}.{quote(str(concrete.column))}"
-    return RawSQL(f"{column} = ANY(%s::{sql_type}[])", (list(values),), BooleanField())
+    if sql_type in _INTEGER_TYPES:
+        array = f"string_to_array(%s, ',')::{sql_type}[]"
+        param = ",".join(str(int(value)) for value in values)
+    else:
+        array = f"ARRAY(SELECT json_array_elements_text(%s::json))::{sql_type}[]"
+        param = json.dumps(list(values))
+    return RawSQL(f"{column} = ANY({array})", (param,), BooleanField())
+
+
+_INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})

@@ -131,14 +131,25 @@ def _fold(
 
 
 def _apply_deltas(per_user: dict[int, StatsDelta]) -> None:
-    """Create missing stats rows, lock all in user-id order, then add the deltas in one UPDATE."""
+    """Add each user's deltas to their stats row, creating it on first need, with the row locks
+    taken in user-id order so concurrent batches cannot deadlock on them.
+
+    A batch that only adds (no reversal, no team left: all of a backfill) is one upsert. One that
+    subtracts is two statements, because the database checks the counters' ``>= 0`` constraints
+    on the row an upsert proposes to insert before it finds the conflict: a negative delta would
+    fail them even where the stored counter covers it."""
+    now = timezone.now()
+    user_ids = sorted(per_user)
+    adds_only = all(value >= 0 for delta in per_user.values() for value in delta.counters.values())
+    if connection.vendor == "postgresql":
+        if adds_only:
+            return pg_batch.upsert_deltas(per_user, user_ids, now)
+        return pg_batch.apply_deltas(per_user, user_ids, now)
+    if adds_only:
+        return _upsert_deltas(per_user, user_ids, now)
     quote = connection.ops.quote_name
     table = quote(UserProfileStats._meta.db_table)
-    now = timezone.now()
     ts_field = UserProfileStats._meta.get_field("last_activity_at")
-    user_ids = sorted(per_user)
-    if connection.vendor == "postgresql":
-        return pg_batch.apply_deltas(per_user, user_ids, now)
     prep_now = ts_field.get_db_prep_save(now, connection)
     with connection.cursor() as cursor:
         # Insert-or-touch in sorted order: creates rows on first need and takes the row locks in
@@ -173,6 +184,37 @@ def _apply_deltas(per_user: dict[int, StatsDelta]) -> None:
             f"WHERE {table}.user_id = d.column1",
             params,
         )
+
+
+def _upsert_deltas(per_user: dict[int, StatsDelta], user_ids: list[int], now: datetime) -> None:
+    """Non-negative deltas in one ``INSERT … ON CONFLICT DO UPDATE`` per chunk of users."""
+    quote = connection.ops.quote_name
+    table = quote(UserProfileStats._meta.db_table)
+    names = [quote(name) for name in COUNTER_FIELDS]
+    last = quote("last_activity_at")
+    columns = ", ".join(["user_id", *names, last, "stats_updated_at"])
+    assignments = [f"{name} = {name} + excluded.{name}" for name in names]
+    assignments.append(
+        f"{last} = CASE WHEN {last} IS NULL OR {last} < excluded.{last} "
+        f"THEN excluded.{last} ELSE {last} END"
+    )
+    assignments.append("stats_updated_at = excluded.stats_updated_at")
+    row_sql = "(" + ", ".join(["%s"] * (len(names) + 3)) + ")"
+    prep_now = _prep_timestamp(now)
+    with connection.cursor() as cursor:
+        for start in range(0, len(user_ids), INSERT_CHUNK):
+            chunk = user_ids[start : start + INSERT_CHUNK]
+            params: list[Any] = []
+            for user_id in chunk:
+                delta = per_user[user_id]
+                params.append(user_id)
+                params.extend(delta.counters[name] for name in COUNTER_FIELDS)
+                params.extend((_prep_timestamp(delta.last_activity_at), prep_now))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} "
+                f"ON CONFLICT (user_id) DO UPDATE SET {', '.join(assignments)}",
+                params,
+            )
 
 
 def _prep_timestamp(value: datetime | None) -> Any:

@@ -143,26 +143,49 @@ def test_large_batches_are_chunked(monkeypatch: Any) -> None:
     assert_stats_fold_everywhere()
 
 
-def test_a_batch_for_many_users_is_three_statements(django_assert_num_queries: Any) -> None:
-    """Insert events, create-and-lock stats rows, add the grouped deltas: whatever the size."""
+def test_a_batch_that_only_adds_is_two_statements(django_assert_num_queries: Any) -> None:
+    """Insert events, then one upsert of the grouped deltas: whatever the size."""
     users = [UserFactory.create() for _ in range(5)]
     batch = [
         _event(u.pk, kind, i) for i in range(10) for u in users for kind in EventType.values[:9]
     ]
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         recorded = record_activity(events=batch)
     assert len(recorded) == 450
     assert all(stored_stats(u.pk)["matches_won"] == 10 for u in users)
+    assert_stats_fold_everywhere()
+
+
+def test_a_batch_that_subtracts_is_three_statements(django_assert_num_queries: Any) -> None:
+    """A negative delta cannot go through the upsert: the database checks ``>= 0`` on the row it
+    proposes to insert before it sees the conflict. So: insert events, create-and-lock the stats
+    rows in user-id order, add the deltas."""
+    users = [UserFactory.create() for _ in range(3)]
+    won = record_activity(events=[_event(u.pk, EventType.MATCH_WON, 7) for u in users])
+    reversals = [
+        _event(
+            event.user_id,
+            EventType.REVERSAL,
+            7,
+            reverses_id=event.id,
+            reversed_type=EventType.MATCH_WON,
+        )
+        for event in won
+    ]
+    with django_assert_num_queries(3):
+        assert len(record_activity(events=reversals)) == 3
+    assert all(stored_stats(u.pk)["matches_won"] == 0 for u in users)
+    assert_stats_fold_everywhere()
 
 
 def test_solo_match_save_query_count(django_assert_num_queries: Any) -> None:
     """Pinned so a regression in the live path shows: 1 read of both sides (players, profiles,
     tournament), the UPDATE, the ledger's read of what is recorded, the erasure check, the event
-    INSERT, and the two statements of the stats fold."""
+    INSERT, and the stats upsert."""
     created = MatchFactory.create()
     match = Match.objects.get(pk=created.pk)  # as a view would load it: nothing cached
     match.state, match.winner_id = Match.State.COMPLETED, match.participant1_id
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         match.save()
     assert UserActivity.objects.filter(source_model="tournaments.match").count() == 4
 
@@ -173,10 +196,10 @@ def test_solo_match_save_query_count(django_assert_num_queries: Any) -> None:
 
 def test_check_in_save_query_count(django_assert_num_queries: Any) -> None:
     """Pinned: the UPDATE, the tournament (metadata), the ledger read, the erasure check, the
-    event INSERT, the two stats statements, and the look for a result to re-converge."""
+    event INSERT, the stats upsert, and the look for a result to re-converge."""
     created = RegistrationFactory.create()
     registration = Registration.objects.get(pk=created.pk)
     registration.checked_in = True
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         registration.save()
     assert UserActivity.objects.filter(event_type=EventType.TOURNAMENT_JOINED).count() == 1
