@@ -184,10 +184,12 @@ def _reconverge_team_rows(registrations: Source, matches: Source, results: Sourc
         )
         if not regs:
             return
-        converge_rows(source=registrations, rows=regs)
         ids = [registration.pk for registration in regs]
         since = instance.joined_at
-        played = (
+        # Every row is locked before anything is recorded: recording takes stats row locks, and
+        # a source row lock waited for while holding them could deadlock with a backfill batch,
+        # which share-locks its rows first and takes stats locks after.
+        played = list(
             matches.rows()
             .filter(
                 Q(participant1_id__in=ids) | Q(participant2_id__in=ids), completed_at__gte=since
@@ -195,9 +197,7 @@ def _reconverge_team_rows(registrations: Source, matches: Source, results: Sourc
             .order_by("pk")
             .select_for_update(**_LOCK)
         )
-        if rows := list(played):
-            converge_rows(source=matches, rows=rows)
-        placed = (
+        placed = list(
             results.rows()
             .filter(
                 tournament_id__in={registration.tournament_id for registration in regs},
@@ -206,8 +206,11 @@ def _reconverge_team_rows(registrations: Source, matches: Source, results: Sourc
             .order_by("pk")
             .select_for_update(**_LOCK)
         )
-        if rows := list(placed):
-            converge_rows(source=results, rows=rows)
+        converge_rows(source=registrations, rows=regs)
+        if played:
+            converge_rows(source=matches, rows=played)
+        if placed:
+            converge_rows(source=results, rows=placed)
 
     return receiver
 

@@ -3,24 +3,37 @@
 Rows are walked in keyset (pk) batches straight from ``source.rows()``; each batch converges in its
 own transaction together with the source's checkpoint, so a killed run resumes after the last
 committed batch and loses or duplicates nothing (I2). Memory is bounded by the batch size.
+
+On PostgreSQL the next batch is read and translated by a reader thread (its own connection) while
+this one is written: half the work is Python and half the database, and they overlap. A row read
+ahead may change before its batch is written, so the write transaction share-locks the batch's
+rows and re-reads the few whose version (``xmin``) moved: a batch always converges rows as they
+stand when it commits, and a live save of one of them waits for that commit (docs/decisions/0004).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Generator, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models, transaction
+from django.db import OperationalError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ledger.drafts import EventDraft, NewEvent
 from ledger.models import BackfillCheckpoint
 from ledger.operations.progress import ProgressCallback
-from ledger.services.convergence import converge_rows, plan_convergence
+from ledger.services import pg_batch
+from ledger.services.convergence import plan_translations, translate_rows
 from ledger.services.recording import record_activity
 from ledger.sources import Source, all_sources, get_source
+
+logger = logging.getLogger("ledger.operations")
 
 DEFAULT_BATCH_SIZE = 2000
 
@@ -87,14 +100,19 @@ def backfill_activity(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: ProgressCallback | None = None,
     only_user_ids: Collection[int] | None = None,
+    read_ahead: bool | None = None,
 ) -> BackfillReport:
     """Record the events the sources' rows stand for and the ledger lacks; report per source.
 
     ``only_user_ids`` limits what is recorded to those users' events (reconcile ``--user``); such a
-    partial walk neither reads nor moves the checkpoints.
+    partial walk neither reads nor moves the checkpoints. ``read_ahead`` (default: on PostgreSQL,
+    outside a transaction, where a second connection sees the same rows) reads the next batch in
+    a thread while the current one is written.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if read_ahead is None:
+        read_ahead = connection.vendor == "postgresql" and not connection.in_atomic_block
     selected = resolve_sources(sources)
     use_checkpoints = not dry_run and only_user_ids is None
     report = BackfillReport(dry_run=dry_run)
@@ -110,33 +128,142 @@ def backfill_activity(
             last_pk = checkpoint.last_pk
             source_report.resumed_after_pk = last_pk
             done += checkpoint.rows_done
-        while True:
-            batch = list(source.rows().filter(pk__gt=last_pk).order_by("pk")[:batch_size])
-            if not batch:
-                break
-            last_pk = int(batch[-1].pk)
-            if dry_run:
-                counts = _converge_batch(source, batch, dry_run=True, only=only_user_ids)
-            else:
-                with transaction.atomic():
-                    counts = _converge_batch(source, batch, dry_run=False, only=only_user_ids)
-                    if checkpoint is not None:
-                        BackfillCheckpoint.objects.filter(pk=checkpoint.pk).update(
-                            last_pk=last_pk,
-                            rows_done=F("rows_done") + len(batch),
-                            updated_at=timezone.now(),
-                        )
-            source_report.rows += len(batch)
-            source_report.batches += 1
-            source_report.events.update(counts)
-            done += len(batch)
-            if progress is not None:
-                progress(done, max(total, done))
+        batches = _read_ahead(source, last_pk, batch_size) if read_ahead else None
+        with contextlib.closing(batches or _read_in_turn(source, last_pk, batch_size)) as walk:
+            for batch in walk:
+                if dry_run:
+                    counts = _count(_plan(source, batch.translations, only_user_ids))
+                else:
+                    counts = _write(source, batch, checkpoint, only_user_ids)
+                source_report.rows += len(batch.versions)
+                source_report.batches += 1
+                source_report.events.update(counts)
+                done += len(batch.versions)
+                if progress is not None:
+                    progress(done, max(total, done))
         if checkpoint is not None:
             BackfillCheckpoint.objects.filter(pk=checkpoint.pk).update(finished_at=timezone.now())
     if progress is not None:
         progress(done, done)
     return report
+
+
+@dataclass
+class _Batch:
+    """One keyset page of a source's rows, read and translated (perhaps ahead, by the reader)."""
+
+    last_pk: int
+    versions: dict[int, str | None]
+    """Every row read, by pk: its PostgreSQL version (``xmin``) as read; None on other backends."""
+    translations: dict[int, Sequence[EventDraft]]
+    """What the settled rows stand for, by pk, in pk order."""
+
+
+def _read_batch(source: Source, after_pk: int, size: int) -> _Batch | None:
+    """The next ``size`` rows after ``after_pk``, translated; None when the source is done."""
+    rows_query = source.rows().filter(pk__gt=after_pk).order_by("pk")
+    versioned = connection.vendor == "postgresql"
+    if versioned:
+        rows_query = pg_batch.with_row_version(rows_query)
+    rows = list(rows_query[:size])
+    if not rows:
+        return None
+    return _Batch(
+        last_pk=int(rows[-1].pk),
+        versions={
+            int(row.pk): getattr(row, pg_batch.ROW_VERSION) if versioned else None for row in rows
+        },
+        translations=translate_rows(source, rows),
+    )
+
+
+def _read_in_turn(source: Source, after_pk: int, size: int) -> Generator[_Batch]:
+    while (batch := _read_batch(source, after_pk, size)) is not None:
+        yield batch
+        after_pk = batch.last_pk
+
+
+def _read_ahead(source: Source, after_pk: int, size: int) -> Generator[_Batch]:
+    """Batches as ``_read_in_turn`` yields them, each read by a reader thread while the caller
+    writes the one before. The reader has its own connection, closed when the walk ends."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backfill-reader") as reader:
+        try:
+            pending = reader.submit(_read_batch, source, after_pk, size)
+            while (batch := pending.result()) is not None:
+                pending = reader.submit(_read_batch, source, batch.last_pk, size)
+                yield batch
+        finally:
+            reader.submit(connections.close_all)  # runs in the reader thread, after its last read
+
+
+DEADLOCK_RETRIES = 3
+"""A live save that takes stats locks before a source-row lock can deadlock with a batch's share
+locks; PostgreSQL aborts one of the two, and an aborted batch is simply written again."""
+
+
+def _write(
+    source: Source,
+    batch: _Batch,
+    checkpoint: BackfillCheckpoint | None,
+    only: Collection[int] | None,
+) -> Counter[str]:
+    """Converge the batch and move the checkpoint, in one transaction; count what was recorded."""
+    for attempt in range(1, DEADLOCK_RETRIES + 2):
+        savepoint = connection.in_atomic_block
+        try:
+            with transaction.atomic():
+                translations = _settle(source, batch)
+                recorded = record_activity(events=_plan(source, translations, only))
+                if checkpoint is not None:
+                    BackfillCheckpoint.objects.filter(pk=checkpoint.pk).update(
+                        last_pk=batch.last_pk,
+                        rows_done=F("rows_done") + len(batch.versions),
+                        updated_at=timezone.now(),
+                    )
+            return Counter(str(event.event_type) for event in recorded)
+        except OperationalError as error:
+            if savepoint or attempt > DEADLOCK_RETRIES or not _is_deadlock(error):
+                raise
+            logger.warning(
+                "backfill of %s after pk %s hit a deadlock; writing the batch again (%d/%d)",
+                source.name,
+                batch.last_pk,
+                attempt,
+                DEADLOCK_RETRIES,
+            )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _is_deadlock(error: OperationalError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) == "40P01"
+
+
+def _settle(source: Source, batch: _Batch) -> dict[int, Sequence[EventDraft]]:
+    """The batch's translations as its rows stand now, in the writing transaction: on PostgreSQL
+    the rows are share-locked and those changed (or deleted) since they were read are re-read."""
+    if connection.vendor != "postgresql":
+        return batch.translations
+    current = pg_batch.share_lock(source.model, list(batch.versions))
+    changed = [pk for pk, version in batch.versions.items() if current.get(pk) != version]
+    if not changed:
+        return batch.translations
+    logger.debug("backfill of %s: %d rows changed since read", source.name, len(changed))
+    translations = {pk: t for pk, t in batch.translations.items() if pk not in changed}
+    translations.update(translate_rows(source, source.rows().filter(pk__in=changed)))
+    return dict(sorted(translations.items()))
+
+
+def _plan(
+    source: Source,
+    translations: dict[int, Sequence[EventDraft]],
+    only: Collection[int] | None,
+) -> list[NewEvent]:
+    plan = plan_translations(source=source, translations=translations)
+    return plan if only is None else [event for event in plan if event.user_id in only]
+
+
+def _count(events: Iterable[NewEvent]) -> Counter[str]:
+    return Counter(str(event.event_type) for event in events)
 
 
 def _open_checkpoint(source: Source) -> BackfillCheckpoint:
@@ -148,21 +275,3 @@ def _open_checkpoint(source: Source) -> BackfillCheckpoint:
         checkpoint.started_at, checkpoint.updated_at, checkpoint.finished_at = now, now, None
         checkpoint.save()
     return checkpoint
-
-
-def _converge_batch(
-    source: Source,
-    batch: Sequence[models.Model],
-    *,
-    dry_run: bool,
-    only: Collection[int] | None,
-) -> Counter[str]:
-    """Converge one batch; count the events recorded (or planned, in a dry run) by type."""
-    if only is None:
-        result = converge_rows(source=source, rows=batch, dry_run=dry_run)
-        events = result.planned if dry_run else result.recorded
-        return Counter(str(event.event_type) for event in events)
-    plan = [event for event in plan_convergence(source=source, rows=batch) if event.user_id in only]
-    if dry_run:
-        return Counter(str(event.event_type) for event in plan)
-    return Counter(str(event.event_type) for event in record_activity(events=plan))

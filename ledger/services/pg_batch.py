@@ -3,7 +3,8 @@
 Each batch is one statement that reads its rows from a single JSON parameter, so the SQL text is
 the same whatever the batch size: no per-row placeholders to build, parse and quote one by one
 (measured: that, not the database, was most of a 1,000-event batch). Same rows, same
-``ON CONFLICT``, same stats lock order as the portable statements in ``recording``.
+``ON CONFLICT``, same stats lock order as the portable statements in ``recording``. Also here:
+the row-version check and share lock with which a backfill batch writes rows it read ahead.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Model, Q
+from django.db.models import BooleanField, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -168,3 +169,29 @@ def in_values(model: type[Model], field: str, values: Sequence[Any], sql_type: s
 
 
 _INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
+
+
+ROW_VERSION = "_ledger_row_version"
+"""The attribute ``with_row_version`` sets on each row: PostgreSQL's ``xmin``, which changes with
+every committed update of the row."""
+
+
+def with_row_version(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Annotate each row with its version, so a row read outside a transaction can be checked for
+    changes inside one (``share_lock``) instead of being read twice."""
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
+    return queryset.annotate(**{ROW_VERSION: RawSQL(f"{table}.xmin::text", ())})
+
+
+def share_lock(model: type[Model], pks: Sequence[int]) -> dict[int, str]:
+    """Lock rows FOR SHARE in primary-key order until the transaction ends and return their
+    current versions; rows since deleted are absent. Updates of the rows wait for the commit;
+    readers and other share-lockers do not."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    pk = connection.ops.quote_name(str(model._meta.pk.column))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {pk}, xmin::text FROM {table} WHERE {pk} = ANY(%s) ORDER BY {pk} FOR SHARE",
+            [list(pks)],
+        )
+        return {int(row_pk): version for row_pk, version in cursor.fetchall()}

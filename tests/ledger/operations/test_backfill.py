@@ -92,7 +92,7 @@ def test_killed_backfill_resumes_to_the_same_result(monkeypatch: pytest.MonkeyPa
     transaction.savepoint_rollback(savepoint)
     assert not UserActivity.objects.exists()
 
-    real = backfill_module.converge_rows
+    real = backfill_module.record_activity
     calls = Counter[str]()
 
     def dies_on_the_fifth_batch(**kwargs: Any) -> Any:
@@ -101,7 +101,7 @@ def test_killed_backfill_resumes_to_the_same_result(monkeypatch: pytest.MonkeyPa
             raise RuntimeError("killed")
         return real(**kwargs)
 
-    monkeypatch.setattr(backfill_module, "converge_rows", dies_on_the_fifth_batch)
+    monkeypatch.setattr(backfill_module, "record_activity", dies_on_the_fifth_batch)
     with pytest.raises(RuntimeError, match="killed"):
         backfill_activity(batch_size=2)
     checkpoint = BackfillCheckpoint.objects.get(finished_at__isnull=True)
@@ -109,7 +109,7 @@ def test_killed_backfill_resumes_to_the_same_result(monkeypatch: pytest.MonkeyPa
     recorded_before_kill = UserActivity.objects.count()
     assert 0 < recorded_before_kill < sum(clean_events.values())
 
-    monkeypatch.setattr(backfill_module, "converge_rows", real)
+    monkeypatch.setattr(backfill_module, "record_activity", real)
     resumed = backfill_activity(batch_size=2)
 
     assert event_rows() == clean_events

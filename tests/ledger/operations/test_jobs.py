@@ -81,7 +81,7 @@ def test_a_failed_job_keeps_a_clear_error_and_nothing_half_written(
         def explode(**_: Any) -> Any:
             raise RuntimeError("database went away")
 
-        monkeypatch.setattr(backfill, "converge_rows", explode)
+        monkeypatch.setattr(backfill, "record_activity", explode)
         return real(**kwargs)
 
     monkeypatch.setattr(jobs_module, "backfill_activity", broken_batch)

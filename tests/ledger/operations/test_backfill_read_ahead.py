@@ -1,0 +1,278 @@
+"""Backfill outside a transaction, as the command runs it: the reader thread, the batch's share
+lock and version check against live saves, deadlock retries (decision 0004)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import psycopg
+import pytest
+from django.db import OperationalError, connection, connections, transaction
+
+from esports.tournaments.models import Match
+from ledger.models import BackfillCheckpoint, EventType, UserActivity
+from ledger.operations import backfill as backfill_module
+from ledger.operations.backfill import DEADLOCK_RETRIES, backfill_activity
+from ledger.services import pg_batch
+from ledger.services.convergence import plan_convergence
+from ledger.sources import all_sources, get_source
+from tests.esports.scenario import assert_stats_fold_everywhere
+from tests.ledger.operations.history import build_history, counters, event_rows
+from tests.ledger.operations.history import history_without_events as _without_events
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def history_without_events() -> Any:
+    """The shared history, committed: its rows, and what live capture had recorded for them."""
+    with transaction.atomic():  # history_without_events works with savepoints
+        return _without_events(build_history)
+
+
+def assert_converged(*names: str) -> None:
+    """Every (named) source's rows have exactly the events they stand for now; stats are the
+    fold of the events."""
+    for source in [get_source(name) for name in names] if names else all_sources():
+        assert plan_convergence(source=source, rows=list(source.rows())) == [], source.name
+    assert_stats_fold_everywhere()
+
+
+def connections_to_this_database() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        (count,) = cursor.fetchone()
+    return int(count)
+
+
+@pytest.mark.postgres
+def test_reads_ahead_in_a_thread_and_equals_live(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, live = history_without_events()
+    others = connections_to_this_database()
+    readers = Counter[str]()
+    real_read = backfill_module._read_batch
+
+    def read_batch(*args: Any) -> Any:
+        readers[threading.current_thread().name.split("_")[0]] += 1
+        return real_read(*args)
+
+    monkeypatch.setattr(backfill_module, "_read_batch", read_batch)
+
+    report = backfill_activity(batch_size=3)
+
+    assert list(readers) == ["backfill-reader"]  # every read ran in the reader thread
+    assert event_rows() == live.events
+    assert report.total_events == sum(live.events.values())
+    assert counters() == {uid: c for uid, c in live.counters.items() if any(c.values())}
+    assert_converged()
+    assert connections_to_this_database() == others  # the reader closed its connection
+    assert not [t for t in threading.enumerate() if t.name.startswith("backfill-reader")]
+
+
+@pytest.mark.postgres
+def test_a_killed_read_ahead_run_resumes_to_the_live_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, live = history_without_events()
+    real = backfill_module.record_activity
+    calls = Counter[str]()
+
+    def dies_on_the_fifth_batch(**kwargs: Any) -> Any:
+        calls["batches"] += 1
+        if calls["batches"] == 5:
+            raise RuntimeError("killed")
+        return real(**kwargs)
+
+    monkeypatch.setattr(backfill_module, "record_activity", dies_on_the_fifth_batch)
+    with pytest.raises(RuntimeError, match="killed"):
+        backfill_activity(batch_size=2)
+    assert BackfillCheckpoint.objects.get(finished_at__isnull=True).last_pk > 0
+    assert 0 < UserActivity.objects.count() < sum(live.events.values())
+
+    monkeypatch.setattr(backfill_module, "record_activity", real)
+    backfill_activity(batch_size=2)
+
+    assert event_rows() == live.events
+    assert_converged()
+
+
+@pytest.mark.postgres
+def test_rows_changed_or_deleted_after_they_were_read_converge_as_they_stand() -> None:
+    history_without_events()
+    source = get_source("tournaments.match")
+    batch = backfill_module._read_batch(source, 0, 100)
+    assert batch is not None
+    decided = Match.objects.filter(state=Match.State.COMPLETED).order_by("pk")
+    changed, deleted = decided[0], decided[1]
+    # Written after the read, without signals (no live convergence): only the batch can see it.
+    Match.objects.filter(pk=changed.pk).update(winner=changed.loser, loser=changed.winner)
+    Match.objects.filter(pk=deleted.pk).delete()
+
+    backfill_module._write(source, batch, None, None)
+
+    fresh = list(source.rows().filter(pk__gt=0))
+    assert plan_convergence(source=source, rows=fresh) == []  # as the rows stand now
+    assert not UserActivity.objects.filter(source_model=source.name, source_id=deleted.pk)
+    assert not UserActivity.objects.filter(event_type=EventType.REVERSAL).exists()
+
+
+@pytest.mark.postgres
+def test_the_batch_share_lock_holds_updates_until_it_commits() -> None:
+    history_without_events()
+    match = Match.objects.order_by("pk").first()
+    assert match is not None
+    outcome: dict[str, Any] = {}
+
+    def update(lock_timeout: str) -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{lock_timeout}'")
+                Match.objects.filter(pk=match.pk).update(round=9)
+            outcome[lock_timeout] = "updated"
+        except OperationalError as error:
+            outcome[lock_timeout] = type(error.__cause__).__name__
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        assert set(pg_batch.share_lock(Match, [match.pk])) == {match.pk}
+        blocked = threading.Thread(target=update, args=("200ms",))
+        blocked.start()
+        blocked.join()
+    after = threading.Thread(target=update, args=("5s",))
+    after.start()
+    after.join()
+
+    assert outcome == {"200ms": "LockNotAvailable", "5s": "updated"}
+
+
+@pytest.mark.postgres
+def test_a_live_save_during_a_batch_waits_and_then_corrects_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A referee corrects a match while the backfill batch holding it is being written: the save
+    waits for the batch to commit, then converges on top of it, so the ledger ends right."""
+    history_without_events()
+    match = Match.objects.filter(state=Match.State.COMPLETED).order_by("pk").first()
+    assert match is not None
+    errors: list[BaseException] = []
+
+    def referee_swaps_the_result() -> None:
+        try:
+            saved = Match.objects.get(pk=match.pk)
+            saved.winner_id, saved.loser_id = saved.loser_id, saved.winner_id
+            saved.save()
+        except BaseException as error:  # reported by the test thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    referee = threading.Thread(target=referee_swaps_the_result)
+    real_plan = backfill_module.plan_translations
+
+    def plan_while_the_referee_saves(**kwargs: Any) -> Any:
+        if kwargs["source"].name == "tournaments.match" and not referee.is_alive():
+            referee.start()
+            _wait_until_blocked_on_a_lock(referee)
+        return real_plan(**kwargs)
+
+    monkeypatch.setattr(backfill_module, "plan_translations", plan_while_the_referee_saves)
+    backfill_activity(sources=["tournaments.match"], batch_size=100)
+    referee.join(timeout=30)
+
+    assert not errors
+    won = UserActivity.objects.filter(
+        source_model="tournaments.match",
+        source_id=match.pk,
+        event_type=EventType.MATCH_WON,
+        reversed_by__isnull=True,
+    )
+    assert {event.user_id for event in won} == set(match.loser.member_ids_at(match.completed_at))
+    assert_converged("tournaments.match")
+
+
+def _wait_until_blocked_on_a_lock(thread: threading.Thread, timeout: float = 10) -> None:
+    """Until another backend of this database waits on a lock (or the thread has finished)."""
+    deadline = time.monotonic() + timeout
+    while thread.is_alive() and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.02)
+
+
+def _deadlock() -> OperationalError:
+    error = OperationalError("deadlock detected")
+    error.__cause__ = psycopg.errors.DeadlockDetected("deadlock detected")
+    return error
+
+
+def test_a_deadlocked_batch_is_written_again(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, live = history_without_events()
+    real = backfill_module.record_activity
+    calls = Counter[str]()
+
+    def deadlocks_on_the_second_batch(**kwargs: Any) -> Any:
+        calls["batches"] += 1
+        if calls["batches"] in (2, 3):
+            raise _deadlock()
+        return real(**kwargs)
+
+    monkeypatch.setattr(backfill_module, "record_activity", deadlocks_on_the_second_batch)
+    with caplog.at_level("WARNING", logger="ledger.operations"):
+        backfill_activity(batch_size=3)
+
+    assert event_rows() == live.events
+    assert_converged()
+    assert [r.getMessage().split(";")[1] for r in caplog.records] == [
+        " writing the batch again (1/3)",
+        " writing the batch again (2/3)",
+    ]
+
+
+def test_a_batch_that_keeps_deadlocking_fails_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
+    history_without_events()
+    real = backfill_module.record_activity
+    calls = Counter[str]()
+
+    def always_deadlocks_after_the_first(**kwargs: Any) -> Any:
+        calls["batches"] += 1
+        if calls["batches"] > 1:
+            raise _deadlock()
+        return real(**kwargs)
+
+    monkeypatch.setattr(backfill_module, "record_activity", always_deadlocks_after_the_first)
+    with pytest.raises(OperationalError, match="deadlock"):
+        backfill_activity(sources=["tournaments.match"], batch_size=3)
+
+    assert calls["batches"] == 1 + 1 + DEADLOCK_RETRIES
+    checkpoint = BackfillCheckpoint.objects.get(source="tournaments.match")
+    first_batch = list(Match.objects.order_by("pk").values_list("pk", flat=True)[:3])
+    assert checkpoint.last_pk == first_batch[-1]  # only the committed first batch
+    assert set(UserActivity.objects.values_list("source_id", flat=True)) <= set(first_batch)
+
+
+def test_other_database_errors_are_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    history_without_events()
+    calls = Counter[str]()
+
+    def fails(**_: Any) -> Any:
+        calls["batches"] += 1
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(backfill_module, "record_activity", fails)
+    with pytest.raises(OperationalError, match="server closed"):
+        backfill_activity(sources=["tournaments.match"], batch_size=3)
+    assert calls["batches"] == 1
+    assert not UserActivity.objects.exists()
