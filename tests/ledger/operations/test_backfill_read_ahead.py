@@ -185,7 +185,9 @@ def test_a_live_save_during_a_batch_waits_and_then_corrects_it(
     backfill_activity(sources=["tournaments.match"], batch_size=100)
     referee.join(timeout=30)
 
-    assert not errors and match.loser is not None and match.completed_at is not None
+    assert not errors
+    assert match.loser is not None
+    assert match.completed_at is not None
     won = UserActivity.objects.filter(
         source_model="tournaments.match",
         source_id=match.pk,
