@@ -39,14 +39,15 @@ DUPLICATES_SKIPPED = Counter(
 RECONCILE_DRIFT_FOUND = Gauge(
     "ledger_reconcile_drift_found",
     "Found by the last reconcile: users whose stats drifted (kind=users), events missing from "
-    "the ledger (kind=events). scope=all for a run over every user, users for a chosen few.",
+    "the ledger (kind=events), erased users still holding events or stats (kind=unerased). "
+    "scope=all for a run over every user, users for a chosen few.",
     ["kind", "scope"],
     multiprocess_mode="mostrecent",
 )
 RECONCILE_DRIFT_FIXED = Gauge(
     "ledger_reconcile_drift_fixed",
     "Repaired by the last reconcile: stats rows rewritten (kind=users), events recorded "
-    "(kind=events); 0 for a report-only run.",
+    "(kind=events), erased users erased again (kind=unerased); 0 for a report-only run.",
     ["kind", "scope"],
     multiprocess_mode="mostrecent",
 )
@@ -100,6 +101,8 @@ def reconcile_finished(
     missing_events: int,
     fixed_users: int,
     recorded_events: int,
+    unerased_users: int = 0,
+    erased_again: int = 0,
 ) -> None:
     """Publish what the reconcile that just ended found and fixed (the alert reads scope=all)."""
     scope = "all" if full else "users"
@@ -107,4 +110,6 @@ def reconcile_finished(
     RECONCILE_DRIFT_FOUND.labels(kind="events", scope=scope).set(missing_events)
     RECONCILE_DRIFT_FIXED.labels(kind="users", scope=scope).set(fixed_users)
     RECONCILE_DRIFT_FIXED.labels(kind="events", scope=scope).set(recorded_events)
+    RECONCILE_DRIFT_FOUND.labels(kind="unerased", scope=scope).set(unerased_users)
+    RECONCILE_DRIFT_FIXED.labels(kind="unerased", scope=scope).set(erased_again)
     RECONCILE_LAST_RUN.labels(scope=scope).set(time.time())

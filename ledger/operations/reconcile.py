@@ -17,9 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger import metrics
-from ledger.models import ErasedSubject, UserProfileStats
+from ledger.models import ErasedSubject, UserActivity, UserProfileStats
 from ledger.models.erasure import user_digest
 from ledger.operations.backfill import backfill_activity
+from ledger.operations.gdpr import anonymize_user
 from ledger.operations.progress import ProgressCallback
 from ledger.services.stats import STATS_FIELDS, StatsValues, recompute_stats_for
 
@@ -55,6 +56,9 @@ class ReconcileReport:
     fixed_users: int = 0
     created_stats_rows: int = 0
     recorded_events: int = 0
+    unerased_users: list[int] = field(default_factory=list)
+    """Erased users the ledger still holds events or a stats row of, by id (``fix`` erases them
+    again): what a save that was recording for a user while they were being erased left."""
 
     @property
     def missing_events_total(self) -> int:
@@ -62,7 +66,7 @@ class ReconcileReport:
 
     @property
     def found_problems(self) -> bool:
-        return bool(self.drifted) or self.missing_events_total > 0
+        return bool(self.drifted) or self.missing_events_total > 0 or bool(self.unerased_users)
 
     @property
     def exit_code(self) -> int:
@@ -90,6 +94,7 @@ class ReconcileReport:
             "fixed_users": self.fixed_users,
             "created_stats_rows": self.created_stats_rows,
             "recorded_events": self.recorded_events,
+            "unerased_users": self.unerased_users,
             "exit_code": self.exit_code,
         }
 
@@ -137,8 +142,10 @@ def reconcile_stats(
             break
         last_pk = chunk[-1][0]
         checked += len(chunk)
-        if erased:  # erased subjects get no stats row back
-            chunk = [(pk, name) for pk, name in chunk if user_digest(pk) not in erased]
+        if erased:  # erased subjects get no stats row back, and keep no events
+            erased_ids = [pk for pk, _ in chunk if user_digest(pk) in erased]
+            _check_erased(erased_ids, report=report, fix=fix)
+            chunk = [(pk, name) for pk, name in chunk if pk not in set(erased_ids)]
         _check_chunk(chunk, report=report, fix=fix)
         if progress is not None:
             progress(source_total + checked, source_total + n_users)
@@ -149,8 +156,30 @@ def reconcile_stats(
         missing_events=report.missing_events_total,
         fixed_users=report.fixed_users,
         recorded_events=report.recorded_events,
+        unerased_users=len(report.unerased_users),
+        erased_again=len(report.unerased_users) if fix else 0,
     )
     return report
+
+
+def _check_erased(user_ids: list[int], *, report: ReconcileReport, fix: bool) -> None:
+    """Erased users who still own events or a stats row: erase them again (it is idempotent).
+
+    Anonymization and a save recording for the same user can overlap: the save checked for an
+    erasure before the erasure committed, and its events commit after the erasure re-pointed the
+    user's events. Nothing in the write path waits for the other, so the nightly reconcile sweeps.
+    """
+    if not user_ids:
+        return
+    traces = set(
+        UserActivity.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True)
+    ) | set(UserProfileStats.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True))
+    if not traces:
+        return
+    report.unerased_users.extend(sorted(traces))
+    if fix:
+        for user in get_user_model()._default_manager.filter(pk__in=traces).order_by("pk"):
+            anonymize_user(user=user)
 
 
 def _check_chunk(chunk: list[tuple[int, str]], *, report: ReconcileReport, fix: bool) -> None:

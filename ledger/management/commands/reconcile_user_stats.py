@@ -80,6 +80,9 @@ class Command(BaseCommand):
                 self.stdout.write(
                     self.style.WARNING(f"{verb.upper()}: {source} {event_type} {count}")
                 )
+        for user_id in report.unerased_users:
+            state = "erased again" if report.fix else "still has events or stats"
+            self.stdout.write(self.style.WARNING(f"ERASED USER (id {user_id}): {state}"))
         summary = (
             f"Checked {report.users_checked} users: {len(report.drifted)} drifted, "
             f"{report.missing_events_total} missing events, "

@@ -210,3 +210,42 @@ def test_postgresql_trigger_closes_again_after_anonymization() -> None:
             cursor.execute(
                 "UPDATE ledger_useractivity SET metadata = '{}' WHERE user_id = %s", [rival.pk]
             )
+
+
+def test_reconcile_erases_again_what_a_save_racing_the_erasure_recorded(
+    monkeypatch: pytest.MonkeyPatch, stats_of: Any
+) -> None:
+    """A save that checked for an erasure just before it committed records its events after the
+    erasure re-pointed the user's: the nightly reconcile finds the erased user's events and stats
+    row, reports them, and with ``fix`` erases them again."""
+    from ledger.services import convergence
+
+    erin, rival, _ = _rivals()
+    rival_stats = stats_of(rival)
+    anonymize_user(user=erin)
+    with monkeypatch.context() as racing:  # the save's erasure check ran before the erasure
+        racing.setattr(convergence, "_erased_user_ids", lambda user_ids: set())
+        transaction_for(erin, 25)
+    assert UserActivity.objects.filter(user=erin).count() == 1
+    assert UserProfileStats.objects.filter(user=erin).exists()
+
+    found = reconcile_stats()
+
+    assert found.unerased_users == [erin.pk]
+    assert found.exit_code == 1
+    assert UserActivity.objects.filter(user=erin).count() == 1  # a report changes nothing
+    out = StringIO()
+    with pytest.raises(SystemExit) as exit_status:
+        call_command("reconcile_user_stats", stdout=out, stderr=StringIO())
+    assert exit_status.value.code == 1
+    assert f"ERASED USER (id {erin.pk}): still has events or stats" in out.getvalue()
+
+    fixed = reconcile_stats(fix=True)
+
+    assert fixed.unerased_users == [erin.pk]
+    assert not UserActivity.objects.filter(user=erin).exists()
+    assert not UserProfileStats.objects.filter(user=erin).exists()
+    assert ErasedSubject.objects.count() == 1  # the same subject got the late event
+    assert erin.username not in _ledger_text()
+    assert stats_of(rival) == rival_stats
+    assert reconcile_stats().exit_code == 0
