@@ -23,6 +23,7 @@ from ledger.drafts import NewEvent, RecordedEvent
 from ledger.fold import StatsDelta
 from ledger.models import UserActivity, UserProfileStats
 from ledger.models.stats import COUNTER_FIELDS
+from ledger.services.stats_sql import add_proposed_row, upsert_columns
 
 _EVENT_COLUMNS = (
     ("user_id", "bigint"),
@@ -117,21 +118,14 @@ def upsert_deltas(per_user: dict[int, StatsDelta], user_ids: list[int], now: dat
     table = quote(UserProfileStats._meta.db_table)
     names = [quote(name) for name in COUNTER_FIELDS]
     last = quote("last_activity_at")
-    columns = ", ".join(["user_id", *names, last, "stats_updated_at"])
-    assignments = [f"{name} = {table}.{name} + excluded.{name}" for name in names]
-    assignments.append(
-        f"{last} = CASE WHEN {table}.{last} IS NULL OR {table}.{last} < excluded.{last} "
-        f"THEN excluded.{last} ELSE {table}.{last} END"
-    )
-    assignments.append("stats_updated_at = excluded.stats_updated_at")
     types = ", ".join(f"{name} bigint" for name in names)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) "
+            f"INSERT INTO {table} ({upsert_columns()}) "
             f"SELECT d.user_id, {', '.join(f'd.{name}' for name in names)}, d.{last}, %s "
             f"FROM json_to_recordset(%s::json) AS d(user_id bigint, {types}, {last} timestamptz) "
             f"ORDER BY d.user_id "
-            f"ON CONFLICT (user_id) DO UPDATE SET {', '.join(assignments)}",
+            f"ON CONFLICT (user_id) DO UPDATE SET {add_proposed_row()}",
             [now, json.dumps(_delta_rows(per_user, user_ids))],
         )
 

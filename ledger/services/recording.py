@@ -21,6 +21,7 @@ from ledger.metrics import timed_recording
 from ledger.models import EventType, UserActivity, UserProfileStats
 from ledger.models.stats import COUNTER_FIELDS
 from ledger.services import pg_batch
+from ledger.services.stats_sql import add_proposed_row, upsert_columns
 from ledger.signals import activity_recorded
 
 INSERT_CHUNK = 500
@@ -190,16 +191,8 @@ def _upsert_deltas(per_user: dict[int, StatsDelta], user_ids: list[int], now: da
     """Non-negative deltas in one ``INSERT … ON CONFLICT DO UPDATE`` per chunk of users."""
     quote = connection.ops.quote_name
     table = quote(UserProfileStats._meta.db_table)
-    names = [quote(name) for name in COUNTER_FIELDS]
-    last = quote("last_activity_at")
-    columns = ", ".join(["user_id", *names, last, "stats_updated_at"])
-    assignments = [f"{name} = {name} + excluded.{name}" for name in names]
-    assignments.append(
-        f"{last} = CASE WHEN {last} IS NULL OR {last} < excluded.{last} "
-        f"THEN excluded.{last} ELSE {last} END"
-    )
-    assignments.append("stats_updated_at = excluded.stats_updated_at")
-    row_sql = "(" + ", ".join(["%s"] * (len(names) + 3)) + ")"
+    row_sql = "(" + ", ".join(["%s"] * (len(COUNTER_FIELDS) + 3)) + ")"
+    columns = upsert_columns()
     prep_now = _prep_timestamp(now)
     with connection.cursor() as cursor:
         for start in range(0, len(user_ids), INSERT_CHUNK):
@@ -212,7 +205,7 @@ def _upsert_deltas(per_user: dict[int, StatsDelta], user_ids: list[int], now: da
                 params.extend((_prep_timestamp(delta.last_activity_at), prep_now))
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} "
-                f"ON CONFLICT (user_id) DO UPDATE SET {', '.join(assignments)}",
+                f"ON CONFLICT (user_id) DO UPDATE SET {add_proposed_row()}",
                 params,
             )
 

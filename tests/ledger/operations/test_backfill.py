@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any
-
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from ledger.exceptions import UnknownSourceError
 from ledger.models import BackfillCheckpoint, EventType, UserActivity
-from ledger.operations import backfill as backfill_module
 from ledger.operations.backfill import backfill_activity
 from ledger.services.stats import STATS_FIELDS, recompute_stats_for
+from tests.ledger.operations.faults import fail_batches, killed
 from tests.ledger.operations.history import (
     BASE,
     build_history,
@@ -92,16 +89,7 @@ def test_killed_backfill_resumes_to_the_same_result(monkeypatch: pytest.MonkeyPa
     transaction.savepoint_rollback(savepoint)
     assert not UserActivity.objects.exists()
 
-    real = backfill_module.record_activity
-    calls = Counter[str]()
-
-    def dies_on_the_fifth_batch(**kwargs: Any) -> Any:
-        calls["batches"] += 1
-        if calls["batches"] == 5:
-            raise RuntimeError("killed")
-        return real(**kwargs)
-
-    monkeypatch.setattr(backfill_module, "record_activity", dies_on_the_fifth_batch)
+    fail_batches(monkeypatch, on={5}, error=killed)
     with pytest.raises(RuntimeError, match="killed"):
         backfill_activity(batch_size=2)
     checkpoint = BackfillCheckpoint.objects.get(finished_at__isnull=True)
@@ -109,7 +97,7 @@ def test_killed_backfill_resumes_to_the_same_result(monkeypatch: pytest.MonkeyPa
     recorded_before_kill = UserActivity.objects.count()
     assert 0 < recorded_before_kill < sum(clean_events.values())
 
-    monkeypatch.setattr(backfill_module, "record_activity", real)
+    monkeypatch.undo()
     resumed = backfill_activity(batch_size=2)
 
     assert event_rows() == clean_events

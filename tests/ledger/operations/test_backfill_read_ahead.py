@@ -8,7 +8,6 @@ import time
 from collections import Counter
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import OperationalError, connection, connections, transaction
 
@@ -20,6 +19,7 @@ from ledger.services import pg_batch
 from ledger.services.convergence import plan_convergence
 from ledger.sources import all_sources, get_source
 from tests.esports.scenario import assert_stats_fold_everywhere
+from tests.ledger.operations.faults import deadlock, fail_batches, killed
 from tests.ledger.operations.history import build_history, counters, event_rows
 from tests.ledger.operations.history import history_without_events as _without_events
 
@@ -79,22 +79,13 @@ def test_a_killed_read_ahead_run_resumes_to_the_live_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, live = history_without_events()
-    real = backfill_module.record_activity
-    calls = Counter[str]()
-
-    def dies_on_the_fifth_batch(**kwargs: Any) -> Any:
-        calls["batches"] += 1
-        if calls["batches"] == 5:
-            raise RuntimeError("killed")
-        return real(**kwargs)
-
-    monkeypatch.setattr(backfill_module, "record_activity", dies_on_the_fifth_batch)
+    fail_batches(monkeypatch, on={5}, error=killed)
     with pytest.raises(RuntimeError, match="killed"):
         backfill_activity(batch_size=2)
     assert BackfillCheckpoint.objects.get(finished_at__isnull=True).last_pk > 0
     assert 0 < UserActivity.objects.count() < sum(live.events.values())
 
-    monkeypatch.setattr(backfill_module, "record_activity", real)
+    monkeypatch.undo()
     backfill_activity(batch_size=2)
 
     assert event_rows() == live.events
@@ -212,26 +203,11 @@ def _wait_until_blocked_on_a_lock(thread: threading.Thread, timeout: float = 10)
         time.sleep(0.02)
 
 
-def _deadlock() -> OperationalError:
-    error = OperationalError("deadlock detected")
-    error.__cause__ = psycopg.errors.DeadlockDetected("deadlock detected")
-    return error
-
-
 def test_a_deadlocked_batch_is_written_again(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     _, live = history_without_events()
-    real = backfill_module.record_activity
-    calls = Counter[str]()
-
-    def deadlocks_on_the_second_batch(**kwargs: Any) -> Any:
-        calls["batches"] += 1
-        if calls["batches"] in (2, 3):
-            raise _deadlock()
-        return real(**kwargs)
-
-    monkeypatch.setattr(backfill_module, "record_activity", deadlocks_on_the_second_batch)
+    fail_batches(monkeypatch, on={2, 3}, error=deadlock)  # the second batch, twice
     with caplog.at_level("WARNING", logger="ledger.operations"):
         backfill_activity(batch_size=3)
 
@@ -245,16 +221,7 @@ def test_a_deadlocked_batch_is_written_again(
 
 def test_a_batch_that_keeps_deadlocking_fails_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
     history_without_events()
-    real = backfill_module.record_activity
-    calls = Counter[str]()
-
-    def always_deadlocks_after_the_first(**kwargs: Any) -> Any:
-        calls["batches"] += 1
-        if calls["batches"] > 1:
-            raise _deadlock()
-        return real(**kwargs)
-
-    monkeypatch.setattr(backfill_module, "record_activity", always_deadlocks_after_the_first)
+    calls = fail_batches(monkeypatch, on=lambda n: n > 1, error=deadlock)
     with pytest.raises(OperationalError, match="deadlock"):
         backfill_activity(sources=["tournaments.match"], batch_size=3)
 
@@ -267,13 +234,11 @@ def test_a_batch_that_keeps_deadlocking_fails_cleanly(monkeypatch: pytest.Monkey
 
 def test_other_database_errors_are_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     history_without_events()
-    calls = Counter[str]()
-
-    def fails(**_: Any) -> Any:
-        calls["batches"] += 1
-        raise OperationalError("server closed the connection unexpectedly")
-
-    monkeypatch.setattr(backfill_module, "record_activity", fails)
+    calls = fail_batches(
+        monkeypatch,
+        on=lambda n: True,
+        error=lambda: OperationalError("server closed the connection unexpectedly"),
+    )
     with pytest.raises(OperationalError, match="server closed"):
         backfill_activity(sources=["tournaments.match"], batch_size=3)
     assert calls["batches"] == 1
