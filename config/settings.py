@@ -187,6 +187,9 @@ GRAPHQL_WS_ALLOWED_ORIGINS = [
     for origin in os.environ.get("GRAPHQL_WS_ALLOWED_ORIGINS", "").split(",")
     if origin.strip()
 ]
+# An open WebSocket re-checks its token or session this often (seconds, jittered ±20%), and at
+# once when the user's tokens are revoked, they log out or their account changes.
+GRAPHQL_WS_REAUTH_SECONDS = float(os.environ.get("GRAPHQL_WS_REAUTH_SECONDS", "60"))
 
 # --- Production: TLS, proxies, logs, metrics (owner: production readiness) ----------------------
 # See docs/operations.md. `manage.py check --deploy --fail-level WARNING` passes with:

@@ -6,6 +6,9 @@ for who a connection acts for and the close codes that refuse one.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import random
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -27,6 +30,13 @@ from graphql_api.subscriptions.auth import (
     connection_viewer,
 )
 from graphql_api.subscriptions.context import SubscriptionContext
+from graphql_api.subscriptions.credentials import (
+    CREDENTIALS_CHANGED,
+    CREDENTIALS_EXPIRED,
+    Credential,
+    credentials_group,
+    reauth_seconds,
+)
 
 
 def _unauthenticated(result: Any) -> str | None:
@@ -70,14 +80,64 @@ class LedgerTransportWSHandler(BaseGraphQLTransportWSHandler[SubscriptionContext
 
 
 class LedgerGraphQLWSConsumer(GraphQLWSConsumer[SubscriptionContext, None]):
+    """strawberry's consumer, plus: an authenticated connection re-checks its credential while
+    it stays open and closes 4401 once it fails (see ``subscriptions/credentials.py``)."""
+
     graphql_transport_ws_handler_class = LedgerTransportWSHandler
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._credentials_changed = asyncio.Event()
+        self._credential_watch: asyncio.Task[None] | None = None
+        self._credentials_group: str | None = None
 
     async def get_context(self, request: Any, response: Any) -> SubscriptionContext:
         return SubscriptionContext(request=request, ws=request)
 
     async def on_ws_connect(self, context: SubscriptionContext) -> UnsetType | dict[str, object]:
         session_user = self.scope.get("user") or AnonymousUser()
-        context.viewer = await database_sync_to_async(connection_viewer)(
-            params=context.connection_params, session_user=session_user
+        session = self.scope.get("session")
+        authenticated = await database_sync_to_async(connection_viewer)(
+            params=context.connection_params,
+            session_user=session_user,
+            session_key=getattr(session, "session_key", None),
         )
+        context.viewer = authenticated.viewer
+        if authenticated.credential is not None:
+            await self._watch(authenticated.credential)
         return UNSET
+
+    async def dispatch(self, message: Any) -> None:
+        if message.get("type") == CREDENTIALS_CHANGED:
+            self._credentials_changed.set()
+            return
+        await super().dispatch(message)
+
+    async def disconnect(self, code: int) -> None:
+        if self._credential_watch is not None:
+            self._credential_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._credential_watch
+        if self._credentials_group is not None and self.channel_layer is not None:
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(self._credentials_group, self.channel_name)
+        await super().disconnect(code)
+
+    async def _watch(self, credential: Credential) -> None:
+        """Join the user's credentials group, then re-check on each announcement or timeout."""
+        if self.channel_layer is not None:
+            self._credentials_group = credentials_group(credential.user_id)
+            await self.channel_layer.group_add(self._credentials_group, self.channel_name)
+        self._credential_watch = asyncio.create_task(self._recheck_until_invalid(credential))
+
+    async def _recheck_until_invalid(self, credential: Credential) -> None:
+        interval = reauth_seconds()
+        is_valid = database_sync_to_async(credential.is_valid)
+        while True:
+            jittered = interval * random.uniform(0.8, 1.2)  # spreads the checks out
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._credentials_changed.wait(), jittered)
+            self._credentials_changed.clear()
+            if not await is_valid():
+                await self.close(code=CLOSE_UNAUTHORIZED, reason=CREDENTIALS_EXPIRED)
+                return

@@ -8,9 +8,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from graphql_api.auth.models import ApiToken
+from graphql_api.subscriptions.credentials import announce_credentials_changed
 
 TOKEN_BYTES = 32
 PREFIX_LENGTH = 8
@@ -45,10 +47,22 @@ def authenticate_token(*, token: str) -> Any | None:
 @transaction.atomic
 def revoke_api_tokens(*, user: Any, prefix: str | None = None) -> int:
     """Revoke the user's active tokens (those starting with ``prefix`` if given); count them."""
-    tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+    tokens = ApiToken.objects.filter(user=user)
     if prefix:
         tokens = tokens.filter(prefix=prefix[:PREFIX_LENGTH])
-    return tokens.update(revoked_at=timezone.now())
+    return revoke_tokens(tokens)
+
+
+@transaction.atomic
+def revoke_tokens(tokens: QuerySet[ApiToken]) -> int:
+    """Revoke the active ones of ``tokens``; on commit, their owners' open WebSockets re-check
+    and those opened with a revoked token close. Count them."""
+    active = tokens.filter(revoked_at__isnull=True)
+    owners = set(active.values_list("user_id", flat=True))
+    count = active.update(revoked_at=timezone.now())
+    for user_id in sorted(owners):
+        announce_credentials_changed(user_id)
+    return count
 
 
 def user_by_username(*, username: str) -> Any | None:

@@ -9,7 +9,8 @@ Close codes (the graphql-transport-ws convention: 44xx mirrors HTTP status):
 
 - ``4401`` Unauthorized: the ``Authorization`` value is not a valid, active bearer token, or a
   subscription that needs a signed-in viewer (``userId`` omitted, ``ledgerJobProgress``) was
-  sent on an anonymous connection. Reconnect with credentials.
+  sent on an anonymous connection. Reconnect with credentials. An open connection is closed
+  4401 too once its credential stops being valid (``credentials.py``).
 - ``4403`` Forbidden: strawberry's own answer to a rejected ``connection_init`` (not used by us).
 - Handshake refused (HTTP 403, no WebSocket at all): a browser ``Origin`` that is neither the
   server's own nor listed in ``GRAPHQL_WS_ALLOWED_ORIGINS``.
@@ -22,12 +23,13 @@ open for its other subscriptions.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AnonymousUser
 
 from graphql_api.auth.request import BEARER
-from graphql_api.auth.tokens import authenticate_token
+from graphql_api.auth.tokens import authenticate_token, token_digest
+from graphql_api.subscriptions.credentials import Credential
 
 CLOSE_UNAUTHORIZED = 4401
 INVALID_TOKEN = "Invalid or revoked API token."
@@ -52,19 +54,30 @@ def authorization_of(params: Mapping[str, Any] | None) -> Any | None:
     return None
 
 
-def connection_viewer(*, params: Mapping[str, Any] | None, session_user: Any | None) -> Any:
+class ConnectionAuth(NamedTuple):
+    """Who a connection acts for, and what to check again while it stays open (None: anonymous)."""
+
+    viewer: Any
+    credential: Credential | None
+
+
+def connection_viewer(
+    *, params: Mapping[str, Any] | None, session_user: Any | None, session_key: str | None = None
+) -> ConnectionAuth:
     """The bearer token's user, else the session's user, else anonymous; a bad token refuses."""
     authorization = authorization_of(params)
     if authorization is None:
         if session_user is not None and session_user.is_authenticated:
-            return session_user
-        return AnonymousUser()
+            credential = Credential(user_id=session_user.pk, session_key=session_key)
+            return ConnectionAuth(session_user, credential if session_key else None)
+        return ConnectionAuth(AnonymousUser(), None)
     if not isinstance(authorization, str):
         raise ConnectionRefused(CLOSE_UNAUTHORIZED, MALFORMED_AUTHORIZATION)
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != BEARER or not token.strip():
         raise ConnectionRefused(CLOSE_UNAUTHORIZED, MALFORMED_AUTHORIZATION)
-    user = authenticate_token(token=token.strip())
+    token = token.strip()
+    user = authenticate_token(token=token)
     if user is None:
         raise ConnectionRefused(CLOSE_UNAUTHORIZED, INVALID_TOKEN)
-    return user
+    return ConnectionAuth(user, Credential(user_id=user.pk, token_digest=token_digest(token)))
