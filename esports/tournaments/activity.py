@@ -145,6 +145,31 @@ so the plan never pairs a stale row with fresher events. Rows are taken in prima
 (registrations, then matches, then results) and NO KEY so foreign-key checks are not blocked."""
 
 
+_LOCKED_RESULT = "_ledger_locked_result"
+"""Where ``lock_result`` leaves the tournament's result for ``_reconverge_result`` (or None)."""
+
+
+def lock_result(sender: Any, instance: Registration, raw: bool = False, **_: Any) -> None:
+    """post_save, before the registration's own receiver records anything: lock the
+    tournament's result.
+
+    The save then records the registration's events (stats row locks) and re-converges the
+    result. A backfill batch of results share-locks them first and takes stats locks after, so
+    waiting for the result while holding stats locks could deadlock with it. Taken here, the
+    order is the one every writer keeps: registration, result, stats. (Taken in pre_save, before
+    the registration's own row, it would invert the order a membership save keeps.)"""
+    if raw:
+        return
+    result = (
+        TournamentResult.objects.filter(tournament_id=instance.tournament_id)
+        .select_related("tournament", "winner__team", "runner_up__team")
+        .select_related("third_place__team", "fourth_place__team")
+        .select_for_update(**_LOCK)
+        .first()
+    )
+    setattr(instance, _LOCKED_RESULT, result)
+
+
 def _reconverge_result(result_source: Source) -> Any:
     """A result's tournament_completed events follow who took part: re-converge it when a
     registration of its tournament changes after it (a late no-show or check-in)."""
@@ -152,13 +177,7 @@ def _reconverge_result(result_source: Source) -> Any:
     def receiver(sender: Any, instance: Registration, raw: bool = False, **_: Any) -> None:
         if raw:
             return
-        result = (
-            TournamentResult.objects.filter(tournament_id=instance.tournament_id)
-            .select_related("tournament", "winner__team", "runner_up__team")
-            .select_related("third_place__team", "fourth_place__team")
-            .select_for_update(**_LOCK)
-            .first()
-        )
+        result = instance.__dict__.pop(_LOCKED_RESULT, None)
         if result is not None:
             converge_rows(source=result_source, rows=[result])
 
@@ -216,6 +235,9 @@ def _reconverge_team_rows(registrations: Source, matches: Source, results: Sourc
 
 
 def register() -> None:
+    # Before the registration source's own receiver, which register_source connects: receivers
+    # run in the order they were connected (see lock_result).
+    post_save.connect(lock_result, sender=Registration, dispatch_uid="tournaments:lock-result")
     registration_source = register_source(
         name="tournaments.registration",
         model=Registration,

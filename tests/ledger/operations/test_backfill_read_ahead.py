@@ -3,6 +3,7 @@ lock and version check against live saves, deadlock retries (decision 0004)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from django.db import OperationalError, connection, connections, transaction
 
-from esports.tournaments.models import Match
+from esports.tournaments.models import Match, Registration, TournamentResult
 from ledger.models import BackfillCheckpoint, EventType, UserActivity
 from ledger.operations import backfill as backfill_module
 from ledger.operations.backfill import DEADLOCK_RETRIES, backfill_activity
@@ -189,11 +190,59 @@ def test_a_live_save_during_a_batch_waits_and_then_corrects_it(
     assert_converged("tournaments.match")
 
 
+@pytest.mark.postgres
+def test_a_registration_saved_during_a_results_batch_does_not_deadlock(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A registration's save records events (stats locks) and re-converges its tournament's
+    result; a batch of results holds the result and wants those stats rows. The save takes the
+    result before it records anything, so it waits for the batch instead of deadlocking it."""
+    history_without_events()
+    result = TournamentResult.objects.order_by("pk").first()
+    assert result is not None
+    registration = (
+        Registration.objects.filter(tournament_id=result.tournament_id, checked_in=True)
+        .order_by("pk")
+        .first()
+    )
+    assert registration is not None
+    errors: list[BaseException] = []
+
+    def organiser_saves_the_registration() -> None:
+        try:
+            Registration.objects.get(pk=registration.pk).save()
+        except BaseException as error:  # reported by the test thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    organiser = threading.Thread(target=organiser_saves_the_registration)
+    real_plan = backfill_module.plan_translations
+
+    def plan_while_the_organiser_saves(**kwargs: Any) -> Any:
+        if kwargs["source"].name == "tournaments.result" and not organiser.is_alive():
+            organiser.start()
+            _wait_until_blocked_on_a_lock(organiser)
+        return real_plan(**kwargs)
+
+    monkeypatch.setattr(backfill_module, "plan_translations", plan_while_the_organiser_saves)
+    with caplog.at_level(logging.WARNING, logger="ledger.operations"):
+        backfill_activity(sources=["tournaments.result"], batch_size=100)
+    organiser.join(timeout=30)
+
+    assert not errors
+    assert "deadlock" not in caplog.text  # PostgreSQL broke none: neither side was aborted
+    assert_converged("tournaments.result")
+
+
 def _wait_until_blocked_on_a_lock(thread: threading.Thread, timeout: float = 10) -> None:
-    """Until another backend of this database waits on a lock (or the thread has finished)."""
+    """Until another backend of this database waits on a lock (or the thread has finished);
+    fails the test if neither happens in time."""
     deadline = time.monotonic() + timeout
     while thread.is_alive() and time.monotonic() < deadline:
         with connection.cursor() as cursor:
+            # Inside a transaction PostgreSQL shows pg_stat_activity as first read: clear that.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND wait_event_type = 'Lock'"
@@ -201,6 +250,7 @@ def _wait_until_blocked_on_a_lock(thread: threading.Thread, timeout: float = 10)
             if cursor.fetchone()[0]:
                 return
         time.sleep(0.02)
+    assert not thread.is_alive(), "the thread neither finished nor waited on a lock"
 
 
 def test_a_deadlocked_batch_is_written_again(
