@@ -1,5 +1,8 @@
 """Structured logs: one JSON object per line, with the request id and the GraphQL operation.
 
+On a Celery worker the lines of a task also carry ``task_id`` and ``task_name``, and the request id
+of the request (or task) that sent it: ``config.celery_context`` sets both context variables.
+
 Personal data stays out: a record is written from a fixed set of fields (never the request
 object, its headers or its client address), and the message and traceback pass through
 ``redact`` (e-mail addresses, IP addresses, bearer tokens and secrets in key=value form). Our
@@ -20,12 +23,22 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from asgiref.sync import iscoroutinefunction
 from django.utils.decorators import sync_and_async_middleware
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+class TaskContext(NamedTuple):
+    """The Celery task a worker is running: written on each of its lines."""
+
+    id: str
+    name: str
+
+
+current_task: ContextVar[TaskContext | None] = ContextVar("current_task", default=None)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -87,6 +100,9 @@ class JsonFormatter(logging.Formatter):
         rid = request_id.get()
         if rid:
             entry["request_id"] = rid
+        task = current_task.get()
+        if task is not None:
+            entry["task_id"], entry["task_name"] = task.id, task.name
         operation = _operation()
         if operation:
             entry["graphql_operation"] = operation
@@ -136,9 +152,14 @@ def logging_config(*, json_logs: bool, level: str) -> dict[str, Any]:
     }
 
 
+def looks_like_request_id(value: object) -> bool:
+    """8 to 64 letters, digits, ``.``, ``_`` or ``-``: what may travel as a request id."""
+    return isinstance(value, str) and _INCOMING_ID.fullmatch(value) is not None
+
+
 def _incoming_or_new(header: str | None) -> str:
     """A proxy's request id is kept when it looks like one; anything else gets a fresh id."""
-    if header and _INCOMING_ID.fullmatch(header):
+    if header and looks_like_request_id(header):
         return header
     return uuid.uuid4().hex
 

@@ -367,6 +367,17 @@ def test_procfile_runs_the_ledger_across_processes_and_stops_cleanly(deployment:
     assert any(r.get("graphql_operation") == "ReconcileNow" for r in request_lines)
     assert all(len(r["request_id"]) == 32 for r in request_lines)
     assert "127.0.0.1:" not in "\n".join(line for line in log.splitlines() if "web." in line)
+    # the worker's lines for the job carry the id of the request that sent it, and the task
+    [sent_by] = [r for r in request_lines if r.get("graphql_operation") == "ReconcileNow"]
+    worker_lines = [
+        json.loads(line.split("| ", 1)[1])
+        for line in log.splitlines()
+        if re.match(r"\S+ worker\.1 +\| \{", line)
+    ]
+    assert any(
+        r.get("request_id") == sent_by["request_id"] and r.get("task_name") == "ledger.run_job"
+        for r in worker_lines
+    ), worker_lines
 
     # stop: SIGTERM to honcho, which passes it on; everything exits in time
     pids = d.pids()
