@@ -24,23 +24,14 @@ from celery.worker.request import Request
 from kombu import Message
 
 from config.celery_context import HEADER
-from config.logging import JsonFormatter, current_task, request_id
+from config.logging import current_task, request_id
+from tests.observability.json_lines import JsonLines, json_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGGER = "tests.observability.celery_task"
 ECHO = "tests.observability.echo"
 SEND = "tests.observability.send_echo"
 OUTER = "outer-request-0001"
-
-
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.setFormatter(JsonFormatter())
-        self.lines: list[dict[str, Any]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.loads(self.format(record)))
 
 
 @pytest.fixture(scope="module")
@@ -62,17 +53,9 @@ def app() -> Celery:
 
 
 @pytest.fixture
-def lines() -> Iterator[Lines]:
-    handler = Lines()
-    logger = logging.getLogger(LOGGER)
-    old_level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+def lines() -> Iterator[JsonLines]:
+    with json_lines(LOGGER, logging.INFO) as handler:
         yield handler
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
 
 
 @contextmanager
@@ -133,7 +116,7 @@ def test_a_worker_runs_the_task_under_the_senders_request_id_then_restores_its_o
         seen = run_on_worker(app, message)
         assert (request_id.get(), current_task.get()) == (OUTER, None), "postrun restores both"
     assert seen == {"request_id": "req-worker-0003", "task": (sent.id, ECHO)}
-    [line] = lines.lines
+    [line] = lines.records()
     assert line == {
         "ts": line["ts"],
         "level": "INFO",
@@ -152,7 +135,7 @@ def test_a_task_sent_without_a_request_id_runs_under_its_own_task_id(app, lines)
         seen = run_on_worker(app, take(app, queue))
         assert (request_id.get(), current_task.get()) == (None, None)
     assert seen == {"request_id": sent.id, "task": (sent.id, ECHO)}
-    [line] = lines.lines
+    [line] = lines.records()
     assert (line["request_id"], line["task_id"], line["task_name"]) == (sent.id, sent.id, ECHO)
 
 
@@ -178,14 +161,14 @@ def test_task_apply_reads_the_request_id_from_its_headers(app, lines, headers, e
         result = app.tasks[ECHO].apply(headers=headers)
         assert (request_id.get(), current_task.get()) == (OUTER, None)
     assert result.get() == {"request_id": expected or result.id, "task": (result.id, ECHO)}
-    [line] = lines.lines
+    [line] = lines.records()
     assert (line["request_id"], line["task_id"]) == (expected or result.id, result.id)
 
 
 def test_outside_a_task_a_line_names_no_task(lines):
     with request("req-plain-0005"):
         logging.getLogger(LOGGER).info("no task here")
-    [line] = lines.lines
+    [line] = lines.records()
     assert line["request_id"] == "req-plain-0005"
     assert "task_id" not in line
     assert "task_name" not in line

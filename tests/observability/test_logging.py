@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from unittest import mock
 
 import pytest
 from django.test import Client
 
-from config.logging import JsonFormatter, redact
+from config.logging import redact
 from graphql_api.auth.tokens import issue_api_token
 from tests.factories import UserFactory
+from tests.observability.json_lines import JsonLines, json_lines
 
 pytestmark = pytest.mark.django_db
 
@@ -20,31 +20,10 @@ USERNAME = "zelda_the_player"
 EMAIL = "zelda.player@example.org"
 
 
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.setFormatter(JsonFormatter())
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-    def records(self) -> list[dict]:
-        return [json.loads(line) for line in self.lines]
-
-
 @pytest.fixture
-def log_lines() -> Iterator[Lines]:
-    handler = Lines()
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
+def log_lines() -> Iterator[JsonLines]:
+    with json_lines() as handler:
         yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old_level)
 
 
 def post(query: str, variables: dict | None = None, *, headers: dict[str, str] | None = None):

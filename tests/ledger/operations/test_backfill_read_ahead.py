@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -152,30 +153,15 @@ def test_a_live_save_during_a_batch_waits_and_then_corrects_it(
     history_without_events()
     match = Match.objects.filter(state=Match.State.COMPLETED).order_by("pk").first()
     assert match is not None
-    errors: list[BaseException] = []
 
     def referee_swaps_the_result() -> None:
-        try:
-            saved = Match.objects.get(pk=match.pk)
-            saved.winner_id, saved.loser_id = saved.loser_id, saved.winner_id
-            saved.save()
-        except BaseException as error:  # reported by the test thread
-            errors.append(error)
-        finally:
-            connections.close_all()
+        saved = Match.objects.get(pk=match.pk)
+        saved.winner_id, saved.loser_id = saved.loser_id, saved.winner_id
+        saved.save()
 
-    referee = threading.Thread(target=referee_swaps_the_result)
-    real_plan = backfill_module.plan_translations
-
-    def plan_while_the_referee_saves(**kwargs: Any) -> Any:
-        if kwargs["source"].name == "tournaments.match" and not referee.is_alive():
-            referee.start()
-            _wait_until_blocked_on_a_lock(referee)
-        return real_plan(**kwargs)
-
-    monkeypatch.setattr(backfill_module, "plan_translations", plan_while_the_referee_saves)
-    backfill_activity(sources=["tournaments.match"], batch_size=100)
-    referee.join(timeout=30)
+    errors = backfill_while_another_thread_saves(
+        monkeypatch, source="tournaments.match", save=referee_swaps_the_result
+    )
 
     assert not errors
     assert match.loser is not None
@@ -206,33 +192,50 @@ def test_a_registration_saved_during_a_results_batch_does_not_deadlock(
         .first()
     )
     assert registration is not None
-    errors: list[BaseException] = []
 
     def organiser_saves_the_registration() -> None:
+        Registration.objects.get(pk=registration.pk).save()
+
+    with caplog.at_level(logging.WARNING, logger="ledger.operations"):
+        errors = backfill_while_another_thread_saves(
+            monkeypatch, source="tournaments.result", save=organiser_saves_the_registration
+        )
+
+    assert not errors
+    assert "deadlock" not in caplog.text  # PostgreSQL broke none: neither side was aborted
+    assert_converged("tournaments.result")
+
+
+def backfill_while_another_thread_saves(
+    monkeypatch: pytest.MonkeyPatch, *, source: str, save: Callable[[], None]
+) -> list[BaseException]:
+    """Backfill ``source``; while its first batch is being written (its rows share-locked, in
+    its transaction), run ``save`` in another thread until it waits on a lock or ends. The
+    errors ``save`` raised are returned once both are done."""
+    errors: list[BaseException] = []
+
+    def run_save() -> None:
         try:
-            Registration.objects.get(pk=registration.pk).save()
+            save()
         except BaseException as error:  # reported by the test thread
             errors.append(error)
         finally:
             connections.close_all()
 
-    organiser = threading.Thread(target=organiser_saves_the_registration)
+    saver = threading.Thread(target=run_save)
     real_plan = backfill_module.plan_translations
 
-    def plan_while_the_organiser_saves(**kwargs: Any) -> Any:
-        if kwargs["source"].name == "tournaments.result" and not organiser.is_alive():
-            organiser.start()
-            _wait_until_blocked_on_a_lock(organiser)
+    def plan_while_saving(**kwargs: Any) -> Any:
+        if kwargs["source"].name == source and not saver.is_alive():
+            saver.start()
+            _wait_until_blocked_on_a_lock(saver)
         return real_plan(**kwargs)
 
-    monkeypatch.setattr(backfill_module, "plan_translations", plan_while_the_organiser_saves)
-    with caplog.at_level(logging.WARNING, logger="ledger.operations"):
-        backfill_activity(sources=["tournaments.result"], batch_size=100)
-    organiser.join(timeout=30)
-
-    assert not errors
-    assert "deadlock" not in caplog.text  # PostgreSQL broke none: neither side was aborted
-    assert_converged("tournaments.result")
+    monkeypatch.setattr(backfill_module, "plan_translations", plan_while_saving)
+    backfill_activity(sources=[source], batch_size=100)
+    saver.join(timeout=30)
+    assert not saver.is_alive(), "the save never ended"
+    return errors
 
 
 def _wait_until_blocked_on_a_lock(thread: threading.Thread, timeout: float = 10) -> None:
