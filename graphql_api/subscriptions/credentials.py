@@ -18,21 +18,17 @@ reconnects with fresh credentials, or anonymously.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib import auth
 from django.db import transaction
 from django.http import HttpRequest
 
 from graphql_api.auth.models import ApiToken
-
-logger = logging.getLogger("graphql_api.subscriptions")
+from graphql_api.subscriptions.sending import send_to_groups
 
 CREDENTIALS_CHANGED = "ledger.credentials.changed"
 """The message ``type`` that makes a user's connections re-check their credentials."""
@@ -84,17 +80,8 @@ def credentials_group(user_id: int) -> str:
 
 def announce_credentials_changed(user_id: int) -> None:
     """After the current transaction commits, tell the user's connections to re-check."""
-    transaction.on_commit(lambda: _send(int(user_id)))
-
-
-def _send(user_id: int) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(credentials_group(user_id), {"type": CREDENTIALS_CHANGED})
-    except Exception:  # the periodic re-check still closes the connection
-        logger.exception("could not announce changed credentials of user %s", user_id)
+    message = (credentials_group(user_id), {"type": CREDENTIALS_CHANGED})
+    transaction.on_commit(lambda: send_to_groups([message]))
 
 
 def on_user_changed(sender: Any, instance: Any, **kwargs: Any) -> None:

@@ -7,18 +7,13 @@ ledger knows nothing of channels; this receiver is the only bridge.
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-
 from graphql_api.subscriptions.groups import ActivityMessage, activity_message, user_group
+from graphql_api.subscriptions.sending import send_to_groups
 from ledger.drafts import RecordedEvent
-
-logger = logging.getLogger("graphql_api.subscriptions")
 
 
 def messages_for(events: Iterable[RecordedEvent]) -> list[tuple[str, ActivityMessage]]:
@@ -37,18 +32,4 @@ def publish_recorded_activity(
     sender: Any, *, events: tuple[RecordedEvent, ...], **kwargs: Any
 ) -> None:
     """Signal receiver: one group_send per user of the batch, in one hop to the event loop."""
-    messages = messages_for(events)
-    layer = get_channel_layer()
-    if layer is None or not messages:
-        return
-    async_to_sync(_send_all)(layer, messages)
-
-
-async def _send_all(layer: Any, messages: list[tuple[str, ActivityMessage]]) -> None:
-    """A failing layer is logged, never raised: the events are committed, and clients resync
-    from their cursor (channel layers deliver at most once anyway)."""
-    for group, message in messages:
-        try:
-            await layer.group_send(group, message)
-        except Exception:
-            logger.exception("could not announce events to %s", group)
+    send_to_groups(messages_for(events))
