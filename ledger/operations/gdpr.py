@@ -4,7 +4,9 @@ Export streams one JSON document, event by event from a server-side iterator, so
 never sits in memory. Anonymization is the one audited way through the immutability guard (I4):
 it re-points the user's events to an ``ErasedSubject``, scrubs their name from every event that
 mentions them, and deletes their stats row, all in one transaction. Convergence skips erased
-digests, so no later backfill, reconcile or re-save records anything for them again.
+digests, so no later backfill, reconcile or re-save records anything for them again; a save
+running at the same moment is ordered against the erasure by a lock on the user's row
+(``pg_batch.hold_users``), so it cannot slip its events in after the re-pointing.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -83,6 +86,9 @@ def anonymize_user(
     """
     digest = user_digest(user.pk)
     with transaction.atomic():
+        # First: waits for saves that hold the user (pg_batch.hold_users) to commit, so their
+        # events are re-pointed below; saves that come later wait, then find the user erased.
+        _lock_user(user.pk)
         subject = ErasedSubject.objects.filter(user_digest=digest).first()
         if subject is None:
             subject = ErasedSubject.objects.create(
@@ -101,6 +107,10 @@ def anonymize_user(
             UserActivity.objects.filter(user_id=user.pk).update(user=None, erased_subject=subject)
         UserProfileStats.objects.filter(user_id=user.pk).delete()
     return subject
+
+
+def _lock_user(user_id: int) -> None:
+    list(get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk"))
 
 
 class _erasure_allowed:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db import models
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from ledger.drafts import EventDraft, NewEvent, RecordedEvent
@@ -51,10 +51,15 @@ def converge_rows(
     *, source: Source, rows: Sequence[models.Model], dry_run: bool = False
 ) -> ConvergenceResult:
     """Bring the ledger in line with what ``rows`` stand for now; in one transaction."""
-    plan = plan_convergence(source=source, rows=rows)
-    result = ConvergenceResult(planned=plan, rows_seen=len(rows))
-    if not dry_run and plan:
-        result.recorded = record_activity(events=plan)
+    if dry_run:
+        return ConvergenceResult(
+            planned=plan_convergence(source=source, rows=rows), rows_seen=len(rows)
+        )
+    with transaction.atomic(savepoint=False):  # the plan's reads and locks hold for the write
+        plan = plan_convergence(source=source, rows=rows)
+        result = ConvergenceResult(planned=plan, rows_seen=len(rows))
+        if plan:
+            result.recorded = record_activity(events=plan)
     return result
 
 
@@ -82,10 +87,11 @@ def plan_translations(
     if not translations:
         return []
 
+    users = {draft.user_id for drafts in translations.values() for draft in drafts}
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        pg_batch.hold_users(sorted(users))  # before the erasure check (see hold_users)
     recorded = _recorded_by_source_id(source.name, list(translations))
-    erased = _erased_user_ids(
-        {draft.user_id for drafts in translations.values() for draft in drafts}
-    )
+    erased = _erased_user_ids(users)
     now = timezone.now()
     reversals: list[NewEvent] = []
     reversed_events: list[_Recorded] = []

@@ -189,3 +189,24 @@ def share_lock(model: type[Model], pks: Sequence[int]) -> dict[int, str]:
             [list(pks)],
         )
         return {int(row_pk): version for row_pk, version in cursor.fetchall()}
+
+
+def hold_users(user_ids: Sequence[int]) -> None:
+    """Lock the users' rows FOR KEY SHARE, in id order, until the transaction ends.
+
+    Recording takes it before it checks for erased users, and ``anonymize_user`` takes the user's
+    row FOR UPDATE before it erases: the two conflict, so a save either finishes before an
+    erasure starts (whose re-pointing then catches its events) or checks after it committed
+    (and records nothing for the user). KEY SHARE is the lock the events' foreign key takes
+    anyway: it blocks no other recording, nor any update of the user but deletion."""
+    if not user_ids:
+        return
+    user_model = UserActivity._meta.get_field("user").related_model
+    table = connection.ops.quote_name(user_model._meta.db_table)
+    pk = connection.ops.quote_name(str(user_model._meta.pk.column))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {pk} FROM {table} WHERE {pk} = ANY(string_to_array(%s, ',')::bigint[]) "
+            f"ORDER BY {pk} FOR KEY SHARE",
+            [",".join(str(int(user_id)) for user_id in sorted(user_ids))],
+        )

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from esports.tournaments.models import Match, Registration
@@ -20,6 +21,8 @@ from tests.factories import MatchFactory, RegistrationFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 NOW = timezone.now()
+USER_LOCK = int(connection.vendor == "postgresql")
+"""The statement that locks a save's users against a concurrent erasure (pg_batch.hold_users)."""
 
 
 def _event(user_id: int, event_type: str, source_id: int = 1, **extra: Any) -> NewEvent:
@@ -180,26 +183,29 @@ def test_a_batch_that_subtracts_is_three_statements(django_assert_num_queries: A
 
 def test_solo_match_save_query_count(django_assert_num_queries: Any) -> None:
     """Pinned so a regression in the live path shows: 1 read of both sides (players, profiles,
-    tournament), the UPDATE, the ledger's read of what is recorded, the erasure check, the event
+    tournament), the UPDATE, (on PostgreSQL) the KEY SHARE lock of the players that orders the
+    save against an erasure, the ledger's read of what is recorded, the erasure check, the event
     INSERT, and the stats upsert."""
     created = MatchFactory.create()
     match = Match.objects.get(pk=created.pk)  # as a view would load it: nothing cached
     match.state, match.winner_id = Match.State.COMPLETED, match.participant1_id
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(6 + USER_LOCK):
         match.save()
     assert UserActivity.objects.filter(source_model="tournaments.match").count() == 4
 
-    # Saved again unchanged (sides now cached): the UPDATE, the ledger read, the erasure check.
-    with django_assert_num_queries(3):
+    # Saved again unchanged (sides now cached): the UPDATE, the lock, the ledger read, the
+    # erasure check.
+    with django_assert_num_queries(3 + USER_LOCK):
         match.save()
 
 
 def test_check_in_save_query_count(django_assert_num_queries: Any) -> None:
-    """Pinned: the UPDATE, the tournament (metadata), the ledger read, the erasure check, the
-    event INSERT, the stats upsert, and the look for a result to re-converge."""
+    """Pinned: the UPDATE, the look for a result to re-converge (locked before anything is
+    recorded), the tournament (metadata), the user lock (PostgreSQL), the ledger read, the
+    erasure check, the event INSERT, and the stats upsert."""
     created = RegistrationFactory.create()
     registration = Registration.objects.get(pk=created.pk)
     registration.checked_in = True
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(7 + USER_LOCK):
         registration.save()
     assert UserActivity.objects.filter(event_type=EventType.TOURNAMENT_JOINED).count() == 1

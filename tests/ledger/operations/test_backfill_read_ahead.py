@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +23,7 @@ from tests.esports.scenario import assert_stats_fold_everywhere
 from tests.ledger.operations.faults import deadlock, fail_batches, killed
 from tests.ledger.operations.history import build_history, counters, event_rows
 from tests.ledger.operations.history import history_without_events as _without_events
+from tests.support.pg_locks import wait_until_blocked_on_a_lock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -228,7 +228,7 @@ def backfill_while_another_thread_saves(
     def plan_while_saving(**kwargs: Any) -> Any:
         if kwargs["source"].name == source and not saver.is_alive():
             saver.start()
-            _wait_until_blocked_on_a_lock(saver)
+            wait_until_blocked_on_a_lock(saver)
         return real_plan(**kwargs)
 
     monkeypatch.setattr(backfill_module, "plan_translations", plan_while_saving)
@@ -236,24 +236,6 @@ def backfill_while_another_thread_saves(
     saver.join(timeout=30)
     assert not saver.is_alive(), "the save never ended"
     return errors
-
-
-def _wait_until_blocked_on_a_lock(thread: threading.Thread, timeout: float = 10) -> None:
-    """Until another backend of this database waits on a lock (or the thread has finished);
-    fails the test if neither happens in time."""
-    deadline = time.monotonic() + timeout
-    while thread.is_alive() and time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            # Inside a transaction PostgreSQL shows pg_stat_activity as first read: clear that.
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return
-        time.sleep(0.02)
-    assert not thread.is_alive(), "the thread neither finished nor waited on a lock"
 
 
 def test_a_deadlocked_batch_is_written_again(

@@ -215,9 +215,10 @@ def test_postgresql_trigger_closes_again_after_anonymization() -> None:
 def test_reconcile_erases_again_what_a_save_racing_the_erasure_recorded(
     monkeypatch: pytest.MonkeyPatch, stats_of: Any
 ) -> None:
-    """A save that checked for an erasure just before it committed records its events after the
-    erasure re-pointed the user's: the nightly reconcile finds the erased user's events and stats
-    row, reports them, and with ``fix`` erases them again."""
+    """Events recorded for an erased user anyway (here a save whose erasure check is skipped;
+    on PostgreSQL a real race is prevented by locks, see test_gdpr_races): the nightly reconcile
+    finds the erased user's events and stats row, reports them, and with ``fix`` erases them
+    again."""
     from ledger.services import convergence
 
     erin, rival, _ = _rivals()
