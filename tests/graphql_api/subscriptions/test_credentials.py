@@ -44,6 +44,13 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+async def user_with_token(username: str) -> tuple[Any, str]:
+    """A new user and a bearer token of theirs."""
+    user = await in_db(UserFactory.create)(username=username)
+    _, token = await in_db(issue_api_token)(user=user)
+    return user, token
+
+
 def signed_in_client(user: Any) -> Client:
     client = Client()
     client.force_login(user)
@@ -70,8 +77,7 @@ def change_password(user: Any) -> None:
 @pytest.mark.asyncio
 @pytest.mark.usefixtures("announcements_only")
 async def test_revoking_the_token_closes_its_open_connection():
-    user = await in_db(UserFactory.create)(username="revoked-live")
-    _, token = await in_db(issue_api_token)(user=user)
+    user, token = await user_with_token("revoked-live")
     async with connected(bearer(token)) as ws:
         await follow(ws, FEED, user_id=user.pk)
         await in_db(revoke_api_tokens)(user=user)
@@ -144,8 +150,7 @@ async def test_deactivating_the_user_closes_every_connection(token_kind):
 @pytest.mark.asyncio
 @pytest.mark.usefixtures("announcements_only")
 async def test_a_password_change_closes_sessions_but_not_tokens():
-    user = await in_db(UserFactory.create)(username="new-password")
-    _, token = await in_db(issue_api_token)(user=user)
+    user, token = await user_with_token("new-password")
     client = await in_db(signed_in_client)(user)
     async with connected(headers=cookie_of(client)) as browser, connected(bearer(token)) as app:
         await in_db(change_password)(user)
@@ -183,8 +188,7 @@ def revoke_behind_the_services_back(user: Any) -> None:
 @pytest.mark.asyncio
 async def test_a_token_revoked_in_sql_closes_at_the_next_recheck(settings):
     settings.GRAPHQL_WS_REAUTH_SECONDS = 0.2
-    user = await in_db(UserFactory.create)(username="sql-revoked")
-    _, token = await in_db(issue_api_token)(user=user)
+    user, token = await user_with_token("sql-revoked")
     async with connected(bearer(token)) as ws:
         assert await quiet(ws, 0.5)  # re-checked a few times, still valid
         await in_db(revoke_behind_the_services_back)(user)
@@ -195,8 +199,7 @@ async def test_a_token_revoked_in_sql_closes_at_the_next_recheck(settings):
 @pytest.mark.usefixtures("announcements_only")
 async def test_without_an_announcement_nothing_closes_before_the_recheck():
     """The announcements above are what closed those connections, not a timer."""
-    user = await in_db(UserFactory.create)(username="sql-revoked-slow")
-    _, token = await in_db(issue_api_token)(user=user)
+    user, token = await user_with_token("sql-revoked-slow")
     async with connected(bearer(token)) as ws:
         await in_db(revoke_behind_the_services_back)(user)
         assert await quiet(ws, 0.5)
