@@ -119,30 +119,39 @@ def backfill_activity(
     total = sum(source.model._default_manager.order_by().count() for source in selected)
     done = 0
 
-    for source in selected:
+    checkpoints = [_open_checkpoint(source) if use_checkpoints else None for source in selected]
+    starts: list[tuple[Source, int]] = []
+    for source, checkpoint in zip(selected, checkpoints, strict=True):
         source_report = SourceReport(name=source.name)
         report.sources.append(source_report)
-        checkpoint = _open_checkpoint(source) if use_checkpoints else None
         last_pk = 0
         if checkpoint is not None and checkpoint.last_pk:
             last_pk = checkpoint.last_pk
             source_report.resumed_after_pk = last_pk
             done += checkpoint.rows_done
-        batches = _read_ahead(source, last_pk, batch_size) if read_ahead else None
-        with contextlib.closing(batches or _read_in_turn(source, last_pk, batch_size)) as walk:
-            for batch in walk:
-                if dry_run:
-                    counts = _count(_plan(source, batch.translations, only_user_ids))
-                else:
-                    counts = _write(source, batch, checkpoint, only_user_ids)
-                source_report.rows += len(batch.versions)
-                source_report.batches += 1
-                source_report.events.update(counts)
-                done += len(batch.versions)
-                if progress is not None:
-                    progress(done, max(total, done))
-        if checkpoint is not None:
-            BackfillCheckpoint.objects.filter(pk=checkpoint.pk).update(finished_at=timezone.now())
+        starts.append((source, last_pk))
+
+    walk = _read_ahead(starts, batch_size) if read_ahead else _read_in_turn(starts, batch_size)
+    with contextlib.closing(walk):
+        for index, batch in walk:
+            source, checkpoint = selected[index], checkpoints[index]
+            if batch is None:  # the source is done
+                if checkpoint is not None:
+                    BackfillCheckpoint.objects.filter(pk=checkpoint.pk).update(
+                        finished_at=timezone.now()
+                    )
+                continue
+            source_report = report.sources[index]
+            if dry_run:
+                counts = _count(_plan(source, batch.translations, only_user_ids))
+            else:
+                counts = _write(source, batch, checkpoint, only_user_ids)
+            source_report.rows += len(batch.versions)
+            source_report.batches += 1
+            source_report.events.update(counts)
+            done += len(batch.versions)
+            if progress is not None:
+                progress(done, max(total, done))
     if progress is not None:
         progress(done, done)
     return report
@@ -177,21 +186,79 @@ def _read_batch(source: Source, after_pk: int, size: int) -> _Batch | None:
     )
 
 
-def _read_in_turn(source: Source, after_pk: int, size: int) -> Generator[_Batch]:
-    while (batch := _read_batch(source, after_pk, size)) is not None:
-        yield batch
-        after_pk = batch.last_pk
+_Walk = Generator[tuple[int, "_Batch | None"]]
+"""(index of the source in the run, its next batch); (index, None) once the source is done."""
 
 
-def _read_ahead(source: Source, after_pk: int, size: int) -> Generator[_Batch]:
-    """Batches as ``_read_in_turn`` yields them, each read by a reader thread while the caller
-    writes the one before. The reader has its own connection, closed when the walk ends."""
+@dataclass
+class _Read:
+    """What one read found: the sources it finished on the way, and the next batch (None: the
+    run's last source is done)."""
+
+    finished: list[int]
+    index: int
+    batch: _Batch | None
+
+
+def _read_next(starts: Sequence[tuple[Source, int]], index: int, after_pk: int, size: int) -> _Read:
+    """The next batch of the run from source ``index`` after ``after_pk``, moving on to the next
+    sources (from their starts) while they have none."""
+    finished: list[int] = []
+    while True:
+        batch = _read_batch(starts[index][0], after_pk, size)
+        if batch is not None or index + 1 == len(starts):
+            if batch is None:
+                finished.append(index)
+            return _Read(finished, index, batch)
+        finished.append(index)
+        index += 1
+        after_pk = starts[index][1]
+
+
+def _walk(reads: Iterable[_Read]) -> _Walk:
+    for read in reads:
+        for index in read.finished:
+            yield index, None
+        if read.batch is not None:
+            yield read.index, read.batch
+
+
+def _read_in_turn(starts: Sequence[tuple[Source, int]], size: int) -> _Walk:
+    def reads() -> Generator[_Read]:
+        if not starts:
+            return
+        read = _read_next(starts, 0, starts[0][1], size)
+        yield read
+        while read.batch is not None:
+            read = _read_next(starts, read.index, read.batch.last_pk, size)
+            yield read
+
+    yield from _walk(reads())
+
+
+def _read_ahead(starts: Sequence[tuple[Source, int]], size: int) -> _Walk:
+    """The walk ``_read_in_turn`` makes, each batch read by a reader thread while the caller
+    writes the one before, across sources: the next source's first batch is read while the last
+    one of the source before is written. The reader has its own connection, closed at the end."""
+    if not starts:
+        return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backfill-reader") as reader:
         try:
-            pending = reader.submit(_read_batch, source, after_pk, size)
-            while (batch := pending.result()) is not None:
-                pending = reader.submit(_read_batch, source, batch.last_pk, size)
-                yield batch
+            pending = reader.submit(_read_next, starts, 0, starts[0][1], size)
+
+            def reads() -> Generator[_Read]:
+                nonlocal pending
+                while True:
+                    read = pending.result()
+                    if read.batch is not None:
+                        pending = reader.submit(
+                            _read_next, starts, read.index, read.batch.last_pk, size
+                        )
+                    yield read
+                    if read.batch is None:
+                        return
+
+            yield from _walk(reads())
         finally:
             reader.submit(connections.close_all)  # runs in the reader thread, after its last read
 

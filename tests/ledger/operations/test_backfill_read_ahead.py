@@ -77,6 +77,40 @@ def test_reads_ahead_in_a_thread_and_equals_live(monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.postgres
+def test_the_next_sources_first_batch_is_read_while_the_last_one_before_is_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pipeline does not drain between sources: the match source's last batch is written
+    only once the reader has started on the registrations (it waits for that, so without
+    cross-source read-ahead the run would stall and fail)."""
+    history_without_events()
+    first, second = "tournaments.match", "tournaments.registration"
+    last_match = Match.objects.order_by("-pk").values_list("pk", flat=True).first()
+    second_started = threading.Event()
+    real_read, real_write = backfill_module._read_batch, backfill_module._write
+
+    def read_batch(source: Any, after_pk: int, size: int) -> Any:
+        if source.name == second:
+            second_started.set()
+        return real_read(source, after_pk, size)
+
+    def write(source: Any, batch: Any, *args: Any) -> Any:
+        if source.name == first and batch.last_pk == last_match:
+            assert second_started.wait(10), "the next source was not read ahead"
+        return real_write(source, batch, *args)
+
+    monkeypatch.setattr(backfill_module, "_read_batch", read_batch)
+    monkeypatch.setattr(backfill_module, "_write", write)
+
+    report = backfill_activity(sources=[first, second], batch_size=3)
+
+    assert [source.name for source in report.sources] == [first, second]
+    assert all(source.rows for source in report.sources)
+    assert not BackfillCheckpoint.objects.filter(finished_at__isnull=True).exists()
+    assert_converged(first, second)
+
+
+@pytest.mark.postgres
 def test_a_killed_read_ahead_run_resumes_to_the_live_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -84,7 +118,7 @@ def test_a_killed_read_ahead_run_resumes_to_the_live_result(
     fail_batches(monkeypatch, on={5}, error=killed)
     with pytest.raises(RuntimeError, match="killed"):
         backfill_activity(batch_size=2)
-    assert BackfillCheckpoint.objects.get(finished_at__isnull=True).last_pk > 0
+    assert BackfillCheckpoint.objects.get(finished_at__isnull=True, last_pk__gt=0).last_pk > 0
     assert 0 < UserActivity.objects.count() < sum(live.events.values())
 
     monkeypatch.undo()
