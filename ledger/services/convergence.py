@@ -83,15 +83,14 @@ def plan_translations(
     *, source: Source, translations: Mapping[int, Sequence[EventDraft]]
 ) -> list[NewEvent]:
     """The reversals and new events that bring the ledger to ``translations`` (source row pk to
-    its drafts): reversals first. Reads what is recorded, so call it in the writing transaction."""
+    its drafts): reversals first. Reads what is recorded, so call it in the writing transaction.
+
+    Erased users get nothing, reversals included; they are looked for only when there is
+    something to record (a row saved unchanged costs one read), under the users' lock."""
     if not translations:
         return []
 
-    users = {draft.user_id for drafts in translations.values() for draft in drafts}
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
-        pg_batch.hold_users(sorted(users))  # before the erasure check (see hold_users)
     recorded = _recorded_by_source_id(source.name, list(translations))
-    erased = _erased_user_ids(users)
     now = timezone.now()
     reversals: list[NewEvent] = []
     reversed_events: list[_Recorded] = []
@@ -100,8 +99,7 @@ def plan_translations(
         active, reversed_count = recorded.get(source_id, ({}, Counter()))
         wanted: dict[tuple[str, int], EventDraft] = {}
         for draft in drafts:
-            if draft.user_id not in erased:
-                wanted.setdefault((draft.event_type, draft.user_id), draft)
+            wanted.setdefault((draft.event_type, draft.user_id), draft)
         # An event is held when its kind and user are wanted with the same amount: a corrected
         # amount (a transaction edited from 500 to 300) is a changed outcome like a new winner.
         stale = {
@@ -128,9 +126,26 @@ def plan_translations(
                         amount=draft.amount,
                     )
                 )
+    if not reversals and not appends:
+        return []
+    erased = _erased_users_held([event.user_id for event in reversals + appends])
+    if erased:
+        kept = [i for i, reversal in enumerate(reversals) if reversal.user_id not in erased]
+        reversals = [reversals[i] for i in kept]
+        reversed_events = [reversed_events[i] for i in kept]
+        appends = [event for event in appends if event.user_id not in erased]
     if reversals:
         reversals = _with_target_metadata(reversals, reversed_events)
     return reversals + appends
+
+
+def _erased_users_held(user_ids: Iterable[int]) -> set[int]:
+    """Which of the users are erased, read after locking them against an erasure in progress
+    (PostgreSQL, in the writing transaction; see ``pg_batch.hold_users``)."""
+    users = set(user_ids)
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        pg_batch.hold_users(sorted(users))
+    return _erased_user_ids(users)
 
 
 def _with_target_metadata(reversals: list[NewEvent], targets: list[_Recorded]) -> list[NewEvent]:
