@@ -8,6 +8,7 @@ committed) and one Redis db with a prefix unique to this run. Every wait is boun
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -19,11 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import websockets
 from django.db import connection
 from gql import Client, GraphQLRequest, gql
 from gql.transport.websockets import WebsocketsTransport
+from websockets.typing import Subprotocol
 
 from graphql_api.auth.tokens import issue_api_token
+from graphql_api.subscriptions.credentials import CREDENTIALS_EXPIRED, credentials_group
 from graphql_api.subscriptions.groups import user_group
 from ledger.models import UserActivity
 from tests.factories import UserFactory
@@ -159,12 +163,15 @@ def record(live_env: dict[str, str]) -> Callable[[str], None]:
     return run
 
 
-async def wait_joined(env: dict[str, str], user_id: int, members: int = 1) -> None:
-    """Bounded wait until ``members`` connections joined the user's group in Redis."""
+async def wait_joined(
+    env: dict[str, str], user_id: int, members: int = 1, group: str | None = None
+) -> None:
+    """Bounded wait until ``members`` connections joined the user's group (or ``group``) in
+    Redis."""
     import redis.asyncio as aredis
 
     client = aredis.Redis.from_url(env["REDIS_URL"])
-    key = f"{env['CHANNEL_LAYER_PREFIX']}:group:{user_group(user_id)}"
+    key = f"{env['CHANNEL_LAYER_PREFIX']}:group:{group or user_group(user_id)}"
     try:
         async with asyncio.timeout(WAIT):
             while await client.zcard(key) < members:
@@ -295,3 +302,45 @@ def test_an_idle_subscriber_on_another_server_process_receives_a_command_s_event
     on_a, on_b = asyncio.run(scenario())
     [event_id] = feed_ids("alice")
     assert ids(on_a) == ids(on_b) == [event_id]
+
+
+def test_revoking_a_token_with_the_command_closes_its_connections_on_every_server(
+    start_server, live_env
+):
+    """The revocation is announced through Redis from another process (the management
+    command): each server closes the connections opened with that token, 4401."""
+    alice = UserFactory.create(username="alice")
+    _, token = issue_api_token(user=alice)
+    urls = [start_server(), start_server()]
+
+    async def open_feed(url: str) -> Any:
+        ws = await websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")])
+        await ws.send(json.dumps({"type": "connection_init", "payload": bearer(token)}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        payload = {"query": FEED, "variables": {}}  # a live feed the revocation must stop
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        return ws
+
+    async def closed(ws: Any) -> tuple[int | None, str | None]:
+        try:
+            async with asyncio.timeout(WAIT):
+                while True:
+                    await ws.recv()
+        except websockets.ConnectionClosed as closing:
+            return (closing.rcvd.code, closing.rcvd.reason) if closing.rcvd else (None, None)
+
+    async def scenario() -> list[tuple[int | None, str | None]]:
+        sockets = [await open_feed(url) for url in urls]
+        await wait_joined(live_env, alice.pk, members=2, group=credentials_group(alice.pk))
+        revoke = [sys.executable, "manage.py", "create_api_token", "alice", "--revoke"]
+        done = await asyncio.to_thread(
+            subprocess.run, revoke, cwd=ROOT, env=live_env, capture_output=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return [await closed(ws) for ws in sockets]
+
+    assert asyncio.run(scenario()) == [(4401, CREDENTIALS_EXPIRED)] * 2
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
