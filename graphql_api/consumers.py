@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from typing import Any
 
@@ -37,6 +38,8 @@ from graphql_api.subscriptions.credentials import (
     credentials_group,
     reauth_seconds,
 )
+
+logger = logging.getLogger("graphql_api.subscriptions")
 
 
 def _unauthenticated(result: Any) -> str | None:
@@ -138,6 +141,11 @@ class LedgerGraphQLWSConsumer(GraphQLWSConsumer[SubscriptionContext, None]):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._credentials_changed.wait(), jittered)
             self._credentials_changed.clear()
-            if not await is_valid():
+            try:
+                valid = await is_valid()
+            except Exception:  # a database blip: keep the connection, check again next time
+                logger.exception("could not re-check the credential of user %s", credential.user_id)
+                continue
+            if not valid:
                 await self.close(code=CLOSE_UNAUTHORIZED, reason=CREDENTIALS_EXPIRED)
                 return

@@ -3,6 +3,7 @@ users and changed passwords close it 4401; the user's other connections stay ope
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -247,3 +248,22 @@ def test_an_expired_session_is_invalid():
 
 def test_a_credential_with_neither_token_nor_session_is_invalid():
     assert not Credential(user_id=1).is_valid()
+
+
+@pytest.mark.asyncio
+async def test_a_failed_recheck_keeps_the_connection_and_checks_again(settings, monkeypatch):
+    """A database blip during a re-check is logged, not a disconnect; the next check decides."""
+    settings.GRAPHQL_WS_REAUTH_SECONDS = 0.2
+    _, token = await user_with_token("blip")
+    answers: Iterator[bool | Exception] = iter([RuntimeError("database restarting"), False])
+
+    def is_valid(self: Credential) -> bool:
+        answer = next(answers, False)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(Credential, "is_valid", is_valid)
+    async with connected(bearer(token)) as ws:
+        assert await closed_with(ws) == (4401, CREDENTIALS_EXPIRED)
+    assert next(answers, "used up") == "used up"  # both answers were asked for
