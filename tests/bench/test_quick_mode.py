@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -20,11 +18,11 @@ import pytest
 from django.conf import settings
 
 from bench.run import SCENARIOS
+from tests.support.processes import run_python
 from tests.support.services import redis_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(240)]
 
-ROOT = Path(__file__).resolve().parents[2]
 GOALS = {
     "recording": 4,  # solo and team, each against the floor and the peer
     "backfill": 2,
@@ -48,15 +46,9 @@ def test_quick_mode_reports_every_scenario_with_numbers(tmp_path: Path) -> None:
     env["BENCH_DATABASE_URL"] = f"{base}/{name}"
     env["BENCH_REDIS_URL"] = redis_url(13)  # the fan-out's channel layer (started as CI does)
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "bench", "--quick", "--fresh", "--json", str(out)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=200,
+        done = run_python(
+            ["-m", "bench", "--quick", "--fresh", "--json", str(out)], env=env, timeout=200
         )
-        assert done.returncode == 0, done.stderr[-4000:]
     finally:
         with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

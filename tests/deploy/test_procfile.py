@@ -35,6 +35,7 @@ from gql.transport.websockets import WebsocketsTransport
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import services
+from tests.support.processes import run_python
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(150)]
 
@@ -148,16 +149,7 @@ class Deployment:
 
 
 def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
+    return run_python(["manage.py", *args], env=env, timeout=90).stdout
 
 
 def http(url: str, *, body: dict | None = None, token: str | None = None) -> tuple[int, bytes]:

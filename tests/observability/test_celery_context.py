@@ -10,12 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,8 +23,8 @@ from kombu import Message
 from config.celery_context import HEADER
 from config.logging import current_task, request_id
 from tests.observability.json_lines import JsonLines, json_lines
+from tests.support.processes import run_python
 
-ROOT = Path(__file__).resolve().parents[2]
 LOGGER = "tests.observability.celery_task"
 ECHO = "tests.observability.echo"
 SEND = "tests.observability.send_echo"
@@ -195,15 +192,7 @@ def test_a_worker_logs_through_djangos_config_not_celerys():
     from --loglevel; the worker must write JSON (redacted) lines at LOG_LEVEL instead."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LOG_"))}
     env.update(DJANGO_SETTINGS_MODULE="config.settings", LOG_FORMAT="json", LOG_LEVEL="INFO")
-    done = subprocess.run(
-        [sys.executable, "-c", WORKER_LOGGING],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_python(["-c", WORKER_LOGGING], env=env)
     written = [line for line in done.stderr.splitlines() if line.strip()]
     records = [json.loads(line) for line in written]  # fails on any plain-text line
     assert [(r["logger"], r["message"]) for r in records] == [

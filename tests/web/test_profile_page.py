@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from esports.demo import load_demo_data
 from ledger.models import EventType, UserActivity
 from tests.factories import UserFactory
 from tests.graphql_api.conftest import make_events
+from tests.support.processes import run_python
 from tests.web.conftest import Server, in_thread
 
 pytestmark = [
@@ -60,15 +59,7 @@ def unlock(env: dict[str, str], username: str, name: str) -> None:
     """Another process saves a platform row (``manage.py shell -c``): the ledger records it on
     commit and announces it through Redis to the server's subscribers."""
     code = UNLOCK.format(code=name.lower().replace(" ", "-"), name=name, username=username)
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    run_python(["manage.py", "shell", "-c", code], env=env)
 
 
 def scroll_to_the_end(page: Any) -> None:

@@ -32,6 +32,7 @@ from graphql_api.subscriptions.groups import user_group
 from ledger.models import UserActivity
 from tests.factories import UserFactory
 from tests.support import services
+from tests.support.processes import run_python
 
 pytestmark = [
     pytest.mark.postgres,
@@ -150,15 +151,7 @@ def record(live_env: dict[str, str]) -> Callable[[str], None]:
     """Run ``code`` in another process: ``manage.py shell -c`` (the platform's own saves)."""
 
     def run(code: str) -> None:
-        done = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", code],
-            cwd=ROOT,
-            env=live_env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr
+        run_python(["manage.py", "shell", "-c", code], env=live_env)
 
     return run
 
@@ -332,11 +325,8 @@ def test_revoking_a_token_with_the_command_closes_its_connections_on_every_serve
     async def scenario() -> list[tuple[int | None, str | None]]:
         sockets = [await open_feed(url) for url in urls]
         await wait_joined(live_env, alice.pk, members=2, group=credentials_group(alice.pk))
-        revoke = [sys.executable, "manage.py", "create_api_token", "alice", "--revoke"]
-        done = await asyncio.to_thread(
-            subprocess.run, revoke, cwd=ROOT, env=live_env, capture_output=True, timeout=60
-        )
-        assert done.returncode == 0, done.stderr
+        revoke = ["manage.py", "create_api_token", "alice", "--revoke"]
+        await asyncio.to_thread(run_python, revoke, env=live_env)
         return [await closed(ws) for ws in sockets]
 
     assert asyncio.run(scenario()) == [(4401, CREDENTIALS_EXPIRED)] * 2
