@@ -215,25 +215,21 @@ def _read_next(starts: Sequence[tuple[Source, int]], index: int, after_pk: int, 
         after_pk = starts[index][1]
 
 
-def _walk(reads: Iterable[_Read]) -> _Walk:
-    for read in reads:
-        for index in read.finished:
-            yield index, None
-        if read.batch is not None:
-            yield read.index, read.batch
+def _steps(read: _Read) -> _Walk:
+    for index in read.finished:
+        yield index, None
+    if read.batch is not None:
+        yield read.index, read.batch
 
 
 def _read_in_turn(starts: Sequence[tuple[Source, int]], size: int) -> _Walk:
-    def reads() -> Generator[_Read]:
-        if not starts:
-            return
-        read = _read_next(starts, 0, starts[0][1], size)
-        yield read
-        while read.batch is not None:
-            read = _read_next(starts, read.index, read.batch.last_pk, size)
-            yield read
-
-    yield from _walk(reads())
+    if not starts:
+        return
+    read = _read_next(starts, 0, starts[0][1], size)
+    yield from _steps(read)
+    while read.batch is not None:
+        read = _read_next(starts, read.index, read.batch.last_pk, size)
+        yield from _steps(read)
 
 
 def _read_ahead(starts: Sequence[tuple[Source, int]], size: int) -> _Walk:
@@ -245,20 +241,15 @@ def _read_ahead(starts: Sequence[tuple[Source, int]], size: int) -> _Walk:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backfill-reader") as reader:
         try:
             pending = reader.submit(_read_next, starts, 0, starts[0][1], size)
-
-            def reads() -> Generator[_Read]:
-                nonlocal pending
-                while True:
-                    read = pending.result()
-                    if read.batch is not None:
-                        pending = reader.submit(
-                            _read_next, starts, read.index, read.batch.last_pk, size
-                        )
-                    yield read
-                    if read.batch is None:
-                        return
-
-            yield from _walk(reads())
+            while True:
+                read = pending.result()
+                if read.batch is not None:  # read the next one while this one is written
+                    pending = reader.submit(
+                        _read_next, starts, read.index, read.batch.last_pk, size
+                    )
+                yield from _steps(read)
+                if read.batch is None:
+                    return
         finally:
             reader.submit(connections.close_all)  # runs in the reader thread, after its last read
 
@@ -311,7 +302,7 @@ def _settle(source: Source, batch: _Batch) -> dict[int, Sequence[EventDraft]]:
     if connection.vendor != "postgresql":
         return batch.translations
     current = pg_batch.share_lock(source.model, list(batch.versions))
-    changed = [pk for pk, version in batch.versions.items() if current.get(pk) != version]
+    changed = {pk for pk, version in batch.versions.items() if current.get(pk) != version}
     if not changed:
         return batch.translations
     logger.debug("backfill of %s: %d rows changed since read", source.name, len(changed))

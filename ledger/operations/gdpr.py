@@ -110,6 +110,7 @@ def anonymize_user(
 
 
 def _lock_user(user_id: int) -> None:
+    """FOR UPDATE: conflicts with the KEY SHARE lock recording holds (decision 0006)."""
     list(get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk"))
 
 

@@ -58,7 +58,8 @@ class ReconcileReport:
     recorded_events: int = 0
     unerased_users: list[int] = field(default_factory=list)
     """Erased users the ledger still holds events or a stats row of, by id (``fix`` erases them
-    again): what a save that was recording for a user while they were being erased left."""
+    again): what a write around the services, a restored backup or (on SQLite) a save racing
+    the erasure left."""
 
     @property
     def missing_events_total(self) -> int:
@@ -143,9 +144,9 @@ def reconcile_stats(
         last_pk = chunk[-1][0]
         checked += len(chunk)
         if erased:  # erased subjects get no stats row back, and keep no events
-            erased_ids = [pk for pk, _ in chunk if user_digest(pk) in erased]
-            _check_erased(erased_ids, report=report, fix=fix)
-            chunk = [(pk, name) for pk, name in chunk if pk not in set(erased_ids)]
+            erased_ids = {pk for pk, _ in chunk if user_digest(pk) in erased}
+            _check_erased(sorted(erased_ids), report=report, fix=fix)
+            chunk = [(pk, name) for pk, name in chunk if pk not in erased_ids]
         _check_chunk(chunk, report=report, fix=fix)
         if progress is not None:
             progress(source_total + checked, source_total + n_users)
@@ -165,9 +166,9 @@ def reconcile_stats(
 def _check_erased(user_ids: list[int], *, report: ReconcileReport, fix: bool) -> None:
     """Erased users who still own events or a stats row: erase them again (it is idempotent).
 
-    Anonymization and a save recording for the same user can overlap: the save checked for an
-    erasure before the erasure committed, and its events commit after the erasure re-pointed the
-    user's events. Nothing in the write path waits for the other, so the nightly reconcile sweeps.
+    On PostgreSQL a save and an erasure of the same user are ordered by the user's row lock
+    (decision 0006), so this is the backstop: for SQL written around the services, a backup
+    restored over an erasure, and SQLite, where nothing orders the two.
     """
     if not user_ids:
         return

@@ -144,7 +144,7 @@ def _erased_users_held(user_ids: Iterable[int]) -> set[int]:
     (PostgreSQL, in the writing transaction; see ``pg_batch.hold_users``)."""
     users = set(user_ids)
     if connection.vendor == "postgresql" and connection.in_atomic_block:
-        pg_batch.hold_users(sorted(users))
+        pg_batch.hold_users(list(users))
     return _erased_user_ids(users)
 
 
