@@ -65,13 +65,30 @@ def test_a_revoked_or_unknown_token_is_refused_with_401():
         assert response["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_revoke_by_prefix_keeps_the_other_tokens():
-    UserFactory.create(username="mobile")
-    keep, drop = issue("mobile"), issue("mobile")
-    call_command("create_api_token", "mobile", "--revoke", drop[:8], stdout=io.StringIO())
+@pytest.mark.parametrize("first", ["A", "-", "--"])
+def test_revoke_by_prefix_keeps_the_other_tokens(first, monkeypatch):
+    """A prefix may start with "-" (one token in 64, two in 4,096 with "--"): it is still the
+    prefix, not an option."""
+    from graphql_api.auth import tokens
+
+    made = iter([first + "x" * 43, "keepKEEPkeep" + "k" * 31])
+    monkeypatch.setattr(tokens.secrets, "token_urlsafe", lambda n: next(made))
+    user = UserFactory.create(username="mobile")
+    drop, keep = issue("mobile"), issue("mobile")
+    assert drop.startswith(first)
+    out = io.StringIO()
+    call_command("create_api_token", "mobile", "--revoke", drop[:8], stdout=out)
+    assert out.getvalue() == "Revoked 1 token(s) of mobile.\n"
     client = Client()
     assert post(client, ME, Authorization=f"Bearer {keep}").status_code == 200
     assert post(client, ME, Authorization=f"Bearer {drop}").status_code == 401
+    assert ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() == 1
+
+
+def test_revoke_takes_one_prefix_and_comes_last():
+    UserFactory.create(username="mobile")
+    with pytest.raises(CommandError, match="one PREFIX and comes last"):
+        call_command("create_api_token", "mobile", "--revoke", "-abc", "--name", "x")
 
 
 def test_an_inactive_users_token_is_refused():
