@@ -157,6 +157,17 @@ CELERY_BEAT_SCHEDULE = {
 }
 # GDPR export jobs write their documents here; the API serves them for download.
 LEDGER_EXPORT_DIR = Path(os.environ.get("LEDGER_EXPORT_DIR", BASE_DIR / "var" / "exports"))
+# A running job holds a lease on its row that its worker renews every third of this many seconds;
+# once a lease has expired (its worker was killed), the next worker to sweep (each does every
+# quarter lease) takes the job again from its checkpoints. An attempt that fails or whose worker
+# dies counts; after LEDGER_JOB_MAX_ATTEMPTS the job ends FAILED. docs/decisions/0013.
+LEDGER_JOB_LEASE_SECONDS = float(os.environ.get("LEDGER_JOB_LEASE_SECONDS", "60"))
+LEDGER_JOB_MAX_ATTEMPTS = int(os.environ.get("LEDGER_JOB_MAX_ATTEMPTS", "3"))
+# The lease, not the broker, decides who runs a job: a task is acknowledged when it starts
+# (acks_late off), so a worker's death never makes the broker run it again at an hour's delay
+# (Redis' visibility timeout); each worker process reserves one message at a time, so few wait
+# in a worker that may die.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # --- GraphQL API (owner: GraphQL API) -------------------------------------------------------------
 # WIN_RATE leaderboard ranks only players with at least this many matches played.

@@ -3,7 +3,8 @@
 prometheus_client picks its storage when it is imported: with ``PROMETHEUS_MULTIPROC_DIR`` set,
 every process (ASGI workers, Celery worker and its children, commands) writes to files there and
 ``/metrics`` sums them (gauges by their ``multiprocess_mode``); unset, one in-process registry.
-This module holds definitions and tiny helpers only; nothing here touches the database.
+This module holds definitions and tiny helpers only; nothing here touches the database (the
+stale-lease collector is handed its query).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import functools
 import time
 from collections import Counter as Tally
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from ledger.drafts import NewEvent, RecordedEvent
 
@@ -59,8 +61,15 @@ RECONCILE_LAST_RUN = Gauge(
 )
 JOBS = Counter(
     "ledger_jobs",
-    "Ledger job status transitions (pending when recorded, then running, succeeded or failed).",
+    "Ledger job status transitions (pending when recorded, running at each attempt, then "
+    "succeeded, failed or cancelled).",
     ["kind", "status"],
+)
+JOB_ATTEMPTS = Counter(
+    "ledger_job_attempts",
+    "Ledger job attempts that ended, by outcome: succeeded, failed (an error; tried again while "
+    "attempts are left), cancelled, expired (its worker stopped renewing the lease: killed).",
+    ["kind", "outcome"],
 )
 
 
@@ -92,6 +101,30 @@ def count_recorded_events(sender: Any, *, events: Sequence[RecordedEvent], **kwa
 
 def job_status_changed(*, kind: str, status: str) -> None:
     JOBS.labels(kind=kind, status=status).inc()
+
+
+def job_attempt_ended(*, kind: str, outcome: str) -> None:
+    JOB_ATTEMPTS.labels(kind=kind, outcome=outcome).inc()
+
+
+class StaleLeaseCollector:
+    """``ledger_jobs_stale_leases``: read from the database when /metrics is scraped, because no
+    process can report that its own worker died. Every process that answers reads the same
+    rows, so across machines take the max, not the sum."""
+
+    def __init__(self, count: Callable[[], dict[str, int]]) -> None:
+        self._count = count
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "ledger_jobs_stale_leases",
+            "Running ledger jobs whose lease has expired: their worker stopped renewing it "
+            "(killed, or cut off) and no worker has taken them again yet.",
+            labels=["kind"],
+        )
+        for kind, n in sorted(self._count().items()):
+            family.add_metric([kind], n)
+        yield family
 
 
 def reconcile_finished(

@@ -1,4 +1,9 @@
-"""Celery tasks: the ledger's jobs on a worker when ``CELERY_BROKER_URL`` is set."""
+"""Celery tasks: the ledger's jobs on a worker when ``CELERY_BROKER_URL`` is set.
+
+``ledger.run_job`` is acknowledged when it starts (``acks_late`` off): the job's lease, not the
+broker, decides who runs it, and a message for a job that is finished, cancelled or held by a
+live worker does nothing (docs/decisions/0013).
+"""
 
 from __future__ import annotations
 

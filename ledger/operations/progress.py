@@ -3,6 +3,11 @@
 Services call an optional ``ProgressCallback(done, total)`` after each committed batch; a command
 turns it into a rich progress bar on a terminal or periodic log lines elsewhere, a job into its
 ``progress_done``/``progress_total`` columns.
+
+Those calls are also the job's checkpoints: a job's callback renews its lease there and raises
+``OperationStopped`` when the job was cancelled or its worker lost the lease. A service lets it
+propagate (it never catches it), so it stops between two committed batches: nothing is left
+half-written, and a run started later resumes from what committed.
 """
 
 from __future__ import annotations
@@ -17,6 +22,16 @@ ProgressCallback = Callable[[int, int | None], None]
 """Called with (units done so far, total units or None when unknown)."""
 
 logger = logging.getLogger("ledger.operations")
+
+
+class OperationStopped(Exception):
+    """Raised by a progress callback to stop its service at a checkpoint (``reason``: cancelled,
+    or lost: another worker holds the job now)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"stopped at a checkpoint: {reason}")
+        self.reason = reason
+
 
 LOG_EVERY_SECONDS = 10.0
 
