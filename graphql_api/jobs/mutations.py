@@ -11,9 +11,10 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_api.context import db, viewer_of
-from graphql_api.errors import BadInput
+from graphql_api.errors import BadInput, NotFound
 from graphql_api.jobs.types import (
     BackfillActivityInput,
+    CancelLedgerJobInput,
     LedgerJobNode,
     ReconcileStatsInput,
     UserIdInput,
@@ -22,7 +23,7 @@ from graphql_api.pagination import parse_id
 from graphql_api.permissions import require_signed_in, require_staff
 from ledger.exceptions import LedgerError
 from ledger.models import LedgerJob
-from ledger.operations.jobs import submit_job
+from ledger.operations.jobs import cancel_job, submit_job
 
 MAX_RECONCILE_USERS = 1000
 """A longer list is a job for the nightly run over every user (omit userIds)."""
@@ -82,3 +83,19 @@ class JobMutations:
         viewer = viewer_of(info)
         require_signed_in(viewer)
         return await _submit(LedgerJob.Kind.EXPORT, {"user_id": int(viewer.pk)}, viewer)
+
+    @strawberry.mutation(
+        description="Cancel a job (staff): a pending one at once, a running one at its next "
+        "checkpoint, after its last committed batch. A finished job cannot be cancelled."
+    )
+    async def cancel_ledger_job(self, info: Info, input: CancelLedgerJobInput) -> LedgerJobNode:
+        viewer = viewer_of(info)
+        require_staff(viewer)
+        job_id = parse_id(input.id, what="id")
+        try:
+            job = await db(cancel_job)(job_id=job_id, cancelled_by=viewer)
+        except LedgerJob.DoesNotExist:
+            raise NotFound(f"No ledger job {job_id}.", field="id") from None
+        except LedgerError as error:
+            raise BadInput(str(error), field="id") from None
+        return LedgerJobNode.from_job(job)

@@ -22,6 +22,23 @@ class JobProgress:
     total: int | None
 
 
+@strawberry.type(description="Why one attempt at a job ended without finishing it.")
+class JobAttemptError:
+    attempt: int
+    worker: str = strawberry.field(description="The worker that ran it (host:pid:token).")
+    at: datetime
+    error: str
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any]) -> JobAttemptError:
+        return cls(
+            attempt=int(entry["attempt"]),
+            worker=str(entry["worker"]),
+            at=datetime.fromisoformat(entry["at"]),
+            error=str(entry["error"]),
+        )
+
+
 @strawberry.type(name="LedgerJob", description="One run of a ledger operation.")
 class LedgerJobNode:
     id: strawberry.ID
@@ -36,6 +53,21 @@ class LedgerJobNode:
     finished_at: datetime | None
     download_url: str | None = strawberry.field(
         description="For a finished export: where its owner or staff download the file."
+    )
+    attempts: int = strawberry.field(
+        description="Times a worker took the job (a failed or killed attempt is tried again)."
+    )
+    attempt_errors: list[JobAttemptError] = strawberry.field(
+        description="Why each earlier attempt ended, oldest first."
+    )
+    lease_expires_at: datetime | None = strawberry.field(
+        description="While running: its worker renews this; once past, another worker takes it."
+    )
+    lease_stale: bool = strawberry.field(
+        description="Running, but its worker stopped renewing the lease (killed, or cut off)."
+    )
+    cancel_requested_at: datetime | None = strawberry.field(
+        description="When a cancel was asked for; a running job stops at its next checkpoint."
     )
 
     @classmethod
@@ -52,6 +84,11 @@ class LedgerJobNode:
             started_at=job.started_at,
             finished_at=job.finished_at,
             download_url=export_download_url(job),
+            attempts=job.attempts,
+            attempt_errors=[JobAttemptError.from_entry(e) for e in job.attempt_errors],
+            lease_expires_at=job.lease_expires_at,
+            lease_stale=job.lease_stale,
+            cancel_requested_at=job.cancel_requested_at,
         )
 
 
@@ -93,3 +130,8 @@ class ReconcileStatsInput:
 @strawberry.input
 class UserIdInput:
     user_id: strawberry.ID
+
+
+@strawberry.input
+class CancelLedgerJobInput:
+    id: strawberry.ID

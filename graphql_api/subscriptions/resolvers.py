@@ -33,13 +33,11 @@ from ledger.models import LedgerJob
 from ledger.selectors import Position, ledger_job, user_stats
 
 JOB_POLL_SECONDS = 0.5
-"""How often ledgerJobProgress reads its job row (the runner writes it at most once a second)."""
+"""How often ledgerJobProgress reads its job row (the runner writes it at each checkpoint)."""
 
 db = database_sync_to_async
 """Like graphql_api.context.db, but drops stale or broken connections first: a subscription
 lives for hours, with no request cycle to recycle its connection."""
-
-FINISHED = frozenset({LedgerJob.Status.SUCCEEDED, LedgerJob.Status.FAILED})
 
 
 def _edge(row: dict[str, Any]) -> ActivityEdge:
@@ -128,7 +126,7 @@ class Subscription:
 
     @strawberry.subscription(
         description="A ledger job's status and progress (staff): now, then on every change, "
-        "ending once it has succeeded or failed."
+        "ending once it has succeeded, failed or been cancelled."
     )
     async def ledger_job_progress(
         self, info: Info, id: strawberry.ID
@@ -144,7 +142,7 @@ class Subscription:
             if state != last:
                 last = state
                 yield LedgerJobNode.from_job(job)
-            if job.status in FINISHED:
+            if job.status in LedgerJob.FINISHED:
                 return
             await asyncio.sleep(JOB_POLL_SECONDS)
 
