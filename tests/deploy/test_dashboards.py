@@ -96,7 +96,7 @@ def test_the_dashboard_charts_every_family_the_ledger_and_the_api_export(scraped
     assert families - charted == set()
 
 
-def test_alert_rules_cover_drift_failed_jobs_and_error_rate():
+def test_alert_rules_cover_drift_failed_jobs_stale_leases_and_error_rate():
     rules = {rule["alert"]: rule for rule in alert_rules()}
     for rule in rules.values():
         assert rule["labels"]["severity"] in {"warning", "critical"}
@@ -104,6 +104,7 @@ def test_alert_rules_cover_drift_failed_jobs_and_error_rate():
     assert "ledger_reconcile_drift_found" in rules["LedgerDriftFoundByReconcile"]["expr"]
     assert 'status="failed"' in rules["LedgerJobsFailed"]["expr"]
     assert 'kind="server"' in rules["GraphQLServerErrorRate"]["expr"]
+    assert "ledger_jobs_stale_leases" in rules["LedgerJobPastItsLease"]["expr"]
 
 
 def test_prometheus_example_scrapes_one_target_and_loads_the_rules():
