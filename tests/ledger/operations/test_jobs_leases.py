@@ -202,6 +202,7 @@ class TestCancel:
     ) -> None:
         staff = UserFactory.create(is_staff=True)
         asked: list[LedgerJob] = []
+        cancelled_before = value("ledger_jobs_total", kind="backfill", status="cancelled")
 
         def cancel(job: LedgerJob) -> None:
             asked.append(cancel_job(job_id=job.pk, cancelled_by=staff))
@@ -217,6 +218,8 @@ class TestCancel:
         job = LedgerJob.objects.get()
         assert (job.status, job.result, job.cancelled_by) == (Status.CANCELLED, {}, staff)
         assert (job.lease_owner, job.lease_expires_at) == ("", None)
+        cancelled = value("ledger_jobs_total", kind="backfill", status="cancelled")
+        assert cancelled - cancelled_before == 1
         assert coin_events() == coins[:2]
         assert BackfillCheckpoint.objects.get(source=COINS[0]).last_pk == coins[1]
         again, _ = run_job_now(kind="backfill", parameters={"sources": COINS})
@@ -299,6 +302,7 @@ class TestAttempts:
         self, coins: list[int]
     ) -> None:
         job = queued()
+        expired_before = value("ledger_job_attempts_total", kind="backfill", outcome="expired")
         with override_settings(LEDGER_JOB_MAX_ATTEMPTS=2):
             for n in (1, 2):
                 lease = leases.claim(job_id=job.pk)
@@ -312,6 +316,8 @@ class TestAttempts:
         assert [e["worker"] for e in job.attempt_errors] == ["killed:1:0000", "killed:2:0000"]
         assert job.error.startswith("LeaseExpired")
         assert coin_events() == []
+        expired = value("ledger_job_attempts_total", kind="backfill", outcome="expired")
+        assert expired - expired_before == 2
 
     def test_a_job_that_cannot_run_as_asked_is_not_tried_again(self) -> None:
         user = UserFactory.create()
