@@ -54,6 +54,18 @@ class PreparedJob:
     job again, without the message that carried ``user_id``, finds the subject."""
 
 
+class JobStoppedError(LedgerError):
+    """A job run in this process stopped before its end: cancelled, or taken by another worker
+    (this one lost its lease). What committed stays; a backfill resumes from there."""
+
+    def __init__(self, job: LedgerJob) -> None:
+        if job.status == Status.CANCELLED:
+            how = "was cancelled"
+        else:
+            how = f"is held by another worker now ({job.lease_owner or job.status})"
+        super().__init__(f"Job {job.pk} {how}; what it committed stays.")
+
+
 def submit_job(*, kind: str, parameters: dict[str, Any], requested_by: Any | None) -> LedgerJob:
     """Record a job and run it inline (no broker: returns it finished) or enqueue it (pending)."""
     prepared = prepare_job(kind=kind, parameters=parameters, requested_by=requested_by)
@@ -101,18 +113,6 @@ def run_job_now(
     if "report" not in holder:
         raise JobStoppedError(job)
     return job, holder["report"]
-
-
-class JobStoppedError(LedgerError):
-    """A job run in this process stopped before its end: cancelled, or taken by another worker
-    (this one lost its lease). What committed stays; a backfill resumes from there."""
-
-    def __init__(self, job: LedgerJob) -> None:
-        if job.status == Status.CANCELLED:
-            how = "was cancelled"
-        else:
-            how = f"is held by another worker now ({job.lease_owner or job.status})"
-        super().__init__(f"Job {job.pk} {how}; what it committed stays.")
 
 
 def prepare_job(*, kind: str, parameters: dict[str, Any], requested_by: Any | None) -> PreparedJob:
