@@ -18,7 +18,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -34,7 +33,7 @@ from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import services
+from tests.support import processes, services
 from tests.support.processes import run_python
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(150)]
@@ -190,13 +189,7 @@ def metric(found: dict[tuple[str, frozenset], float], name: str, **labels: str) 
 
 
 def wait_until(check: Any, what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    return processes.wait_until(check, what, timeout=timeout)
 
 
 @pytest.fixture

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from ledger import tasks
 from ledger.models import LedgerJob
 from ledger.operations.jobs import submit_job
 from tests.factories import UserFactory
 from tests.graphql_api.conftest import error_codes
+from tests.ledger.operations.job_states import hold, queued
 
 pytestmark = pytest.mark.django_db
 
@@ -32,17 +31,8 @@ def staff() -> Any:
     return UserFactory.create(username="ops", is_staff=True)
 
 
-def pending() -> LedgerJob:
-    """A job waiting for a worker (its message mocked away)."""
-    with (
-        override_settings(CELERY_BROKER_URL="memory://"),
-        mock.patch.object(tasks.run_ledger_job, "delay"),
-    ):
-        return submit_job(kind="backfill", parameters={}, requested_by=None)
-
-
 def test_staff_cancel_a_pending_job(graphql: Any, staff: Any) -> None:
-    job = pending()
+    job = queued()
     cancelled = graphql(CANCEL, {"id": str(job.pk)}, user=staff)["data"]["cancelLedgerJob"]
     assert cancelled["status"] == "CANCELLED"
     assert cancelled["cancelRequestedAt"] is not None
@@ -53,12 +43,8 @@ def test_staff_cancel_a_pending_job(graphql: Any, staff: Any) -> None:
 def test_cancelling_a_running_job_asks_it_to_stop_at_its_next_checkpoint(
     graphql: Any, staff: Any
 ) -> None:
-    job = pending()
-    LedgerJob.objects.filter(pk=job.pk).update(
-        status=Status.RUNNING,
-        lease_owner="w:1:a",
-        lease_expires_at=timezone.now() + timedelta(seconds=30),
-    )
+    job = queued()
+    hold(job)
     asked = graphql(CANCEL, {"id": str(job.pk)}, user=staff)["data"]["cancelLedgerJob"]
     assert (asked["status"], asked["finishedAt"]) == ("RUNNING", None)
     assert asked["cancelRequestedAt"] is not None
@@ -66,7 +52,7 @@ def test_cancelling_a_running_job_asks_it_to_stop_at_its_next_checkpoint(
 
 @pytest.mark.parametrize("who", ["anonymous", "player"])
 def test_only_staff_cancel_and_a_refusal_changes_nothing(graphql: Any, who: str) -> None:
-    job = pending()
+    job = queued()
     caller = UserFactory.create() if who == "player" else None
     result = graphql(CANCEL, {"id": str(job.pk)}, user=caller)
     assert error_codes(result) == ["UNAUTHENTICATED" if caller is None else "FORBIDDEN"]
@@ -86,7 +72,7 @@ def test_cancelling_an_unknown_or_finished_job_is_a_client_error(graphql: Any, s
 
 
 def test_a_job_shows_its_attempts_errors_and_a_stale_lease(graphql: Any, staff: Any) -> None:
-    job = pending()
+    job = queued()
     expired = timezone.now() - timedelta(seconds=5)
     error = {"attempt": 1, "worker": "h:7:f00d", "at": expired.isoformat(), "error": "E: boom"}
     LedgerJob.objects.filter(pk=job.pk).update(
@@ -117,7 +103,7 @@ def admin_client(*, superuser: bool) -> Client:
 
 
 def test_the_admin_cancels_selected_jobs() -> None:
-    waiting, done = pending(), submit_job(kind="backfill", parameters={}, requested_by=None)
+    waiting, done = queued(), submit_job(kind="backfill", parameters={}, requested_by=None)
     response = admin_client(superuser=True).post(
         reverse("admin:ledger_ledgerjob_changelist"),
         {"action": "cancel_jobs", "_selected_action": [waiting.pk, done.pk]},
@@ -133,7 +119,7 @@ def test_the_admin_cancels_selected_jobs() -> None:
 
 
 def test_the_admins_cancel_needs_the_change_permission() -> None:
-    waiting = pending()
+    waiting = queued()
     client = admin_client(superuser=False)
     page = client.get(reverse("admin:ledger_ledgerjob_changelist"))
     assert page.status_code == 200

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,3 +27,22 @@ def run_python(
     )
     assert done.returncode == 0, done.stderr[-4000:]
     return done
+
+
+def wait_until(
+    check: Callable[[], Any],
+    what: str,
+    *,
+    timeout: float,
+    every: float = 0.2,
+    context: Callable[[], str] = str,
+) -> Any:
+    """Call ``check`` every ``every`` seconds until it returns something true, and return that;
+    fail the test after ``timeout`` seconds, with ``context()`` (a process's log, say)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}\n{context()}".rstrip())

@@ -37,6 +37,7 @@ from ledger.operations.jobs import (
 )
 from tests.esports.scenario import run_in_threads
 from tests.factories import UserFactory, transaction_for
+from tests.ledger.operations.job_states import abandon, hold, queued
 from tests.observability.exercise import value
 
 Status = LedgerJob.Status
@@ -64,6 +65,11 @@ def in_batches_of_two(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+def coin_job() -> LedgerJob:
+    """A backfill of the coin transactions, waiting for a worker."""
+    return queued(parameters={"sources": COINS})
+
+
 def coin_events() -> list[int]:
     """Source ids of the coin events, one per recorded event (a duplicate would show twice)."""
     return sorted(
@@ -71,19 +77,6 @@ def coin_events() -> list[int]:
             "source_id", flat=True
         )
     )
-
-
-def queued(kind: str = "backfill", parameters: dict[str, Any] | None = None) -> LedgerJob:
-    """A job recorded with a broker configured: pending, its message (mocked) not yet run."""
-    from ledger import tasks
-
-    with (
-        override_settings(CELERY_BROKER_URL="memory://"),
-        mock.patch.object(tasks.run_ledger_job, "delay"),
-    ):
-        return submit_job(
-            kind=kind, parameters={"sources": COINS} | (parameters or {}), requested_by=None
-        )
 
 
 def at_checkpoint(n: int, then: Callable[[LedgerJob], None]) -> Callable[[int, int | None], None]:
@@ -99,16 +92,6 @@ def at_checkpoint(n: int, then: Callable[[LedgerJob], None]) -> Callable[[int, i
     return progress
 
 
-def expire(job: LedgerJob, *, owner: str = "dead-host:4242:cafe") -> None:
-    """What a killed worker leaves: the job RUNNING under its lease, expired a while ago."""
-    LedgerJob.objects.filter(pk=job.pk).update(
-        status=Status.RUNNING,
-        lease_owner=owner,
-        lease_expires_at=timezone.now() - timedelta(seconds=5),
-        queued_at=timezone.now() - timedelta(hours=1),
-    )
-
-
 @pytest.mark.django_db
 @pytest.mark.usefixtures("in_batches_of_two")
 class TestLostLease:
@@ -116,10 +99,7 @@ class TestLostLease:
         self, coins: list[int]
     ) -> None:
         def taken_by_another(job: LedgerJob) -> None:
-            LedgerJob.objects.filter(pk=job.pk).update(
-                lease_owner="other-host:1:beef",
-                lease_expires_at=timezone.now() + timedelta(hours=1),
-            )
+            hold(job, owner="other-host:1:beef")
 
         with pytest.raises(JobStoppedError, match="held by another worker now"):
             run_job_now(
@@ -140,11 +120,11 @@ class TestLostLease:
     def test_once_that_lease_expires_the_job_is_taken_again_and_resumes(
         self, coins: list[int]
     ) -> None:
-        job = queued()
+        job = coin_job()
         assert leases.claim(job_id=job.pk) is not None  # a worker takes it, commits a batch,
         with pytest.raises(Killed):  # and is killed
             backfill_activity(sources=COINS, batch_size=2, progress=killed_after_a_batch)
-        expire(job)
+        abandon(job)
 
         done = run_job(job_id=job.pk)
 
@@ -160,12 +140,8 @@ class TestLostLease:
     def test_a_live_lease_is_not_taken_and_a_redelivered_message_does_nothing(
         self, coins: list[int]
     ) -> None:
-        job = queued()
-        LedgerJob.objects.filter(pk=job.pk).update(
-            status=Status.RUNNING,
-            lease_owner="alive:1:aaaa",
-            lease_expires_at=timezone.now() + timedelta(seconds=30),
-        )
+        job = coin_job()
+        hold(job)
         assert leases.claim(job_id=job.pk) is None
         assert run_job(job_id=job.pk).status == Status.RUNNING
         assert coin_events() == []
@@ -186,7 +162,7 @@ class TestCancel:
         self, coins: list[int]
     ) -> None:
         staff = UserFactory.create(is_staff=True)
-        job = queued()
+        job = coin_job()
 
         cancelled = cancel_job(job_id=job.pk, cancelled_by=staff)
 
@@ -238,8 +214,8 @@ class TestCancel:
         assert report.total_events == ROWS
 
     def test_a_running_job_whose_worker_died_is_cancelled_at_once(self, coins: list[int]) -> None:
-        job = queued()
-        expire(job)
+        job = coin_job()
+        abandon(job)
 
         assert cancel_job(job_id=job.pk, cancelled_by=None).status == Status.CANCELLED
         assert run_job(job_id=job.pk).status == Status.CANCELLED
@@ -301,14 +277,14 @@ class TestAttempts:
     def test_killed_workers_count_as_attempts_and_the_last_one_fails_the_job(
         self, coins: list[int]
     ) -> None:
-        job = queued()
+        job = coin_job()
         expired_before = value("ledger_job_attempts_total", kind="backfill", outcome="expired")
         with override_settings(LEDGER_JOB_MAX_ATTEMPTS=2):
             for n in (1, 2):
                 lease = leases.claim(job_id=job.pk)
                 assert lease is not None
                 assert lease.job.attempts == n
-                expire(job, owner=f"killed:{n}:0000")
+                abandon(job, owner=f"killed:{n}:0000")
             assert leases.claim(job_id=job.pk) is None
 
         job.refresh_from_db()
@@ -334,17 +310,13 @@ class TestAttempts:
 @pytest.mark.django_db
 class TestSweep:
     def test_each_job_no_live_worker_holds_is_sent_once_per_lease(self, coins: list[int]) -> None:
-        dead, waiting, live, fresh = (queued() for _ in range(4))
-        expire(dead)
+        dead, waiting, live, fresh = (coin_job() for _ in range(4))
+        abandon(dead)
         LedgerJob.objects.filter(pk=waiting.pk).update(
             queued_at=timezone.now() - timedelta(hours=1)
         )
-        LedgerJob.objects.filter(pk=live.pk).update(
-            status=Status.RUNNING,
-            lease_owner="alive:1:aaaa",
-            lease_expires_at=timezone.now() + timedelta(seconds=30),
-            queued_at=timezone.now() - timedelta(hours=1),
-        )
+        hold(live)
+        LedgerJob.objects.filter(pk=live.pk).update(queued_at=timezone.now() - timedelta(hours=1))
         finished, _ = run_job_now(kind="backfill", parameters={"sources": COINS})
         LedgerJob.objects.filter(pk=finished.pk).update(
             queued_at=timezone.now() - timedelta(hours=1)
@@ -357,7 +329,7 @@ class TestSweep:
         assert fresh.pk not in sent  # pending, but not for a lease yet
 
     def test_without_a_broker_resume_ledger_jobs_runs_them_here(self, coins: list[int]) -> None:
-        job = queued()
+        job = coin_job()
         LedgerJob.objects.filter(pk=job.pk).update(queued_at=timezone.now() - timedelta(hours=1))
         out = io.StringIO()
         with override_settings(CELERY_BROKER_URL=None):
@@ -367,8 +339,8 @@ class TestSweep:
         assert coin_events() == coins
 
     def test_with_a_broker_the_sweep_sends_the_job_again(self, coins: list[int]) -> None:
-        job = queued()
-        expire(job)
+        job = coin_job()
+        abandon(job)
         with (
             override_settings(CELERY_BROKER_URL="memory://"),
             mock.patch.object(jobs_module, "send_job") as send,
@@ -379,7 +351,7 @@ class TestSweep:
     def test_stale_leases_are_counted_by_kind_and_scraped(
         self, client: Any, coins: list[int]
     ) -> None:
-        expire(queued())
+        abandon(coin_job())
         assert leases.stale_lease_counts() == {
             "backfill": 1,
             "reconcile": 0,
@@ -399,7 +371,7 @@ class TestAnonymizeTakenAgain:
         UserFactory.create_batch(3)
         job = queued(kind="anonymize", parameters={"user_id": user.pk})
         assert "user_id" not in job.parameters
-        expire(job)
+        abandon(job)
 
         done = run_job(job_id=job.pk)  # no user id: the message died with its worker
 
@@ -428,9 +400,9 @@ class TestAnonymizeTakenAgain:
 class TestOneHolder:
     @pytest.mark.parametrize("left_by", ["pending", "a dead worker"])
     def test_of_many_claimants_at_once_exactly_one_takes_the_job(self, left_by: str) -> None:
-        job = queued()
+        job = coin_job()
         if left_by == "a dead worker":
-            expire(job)
+            abandon(job)
         taken: list[leases.Lease] = []
 
         def claim(_: int) -> None:
@@ -445,7 +417,7 @@ class TestOneHolder:
         assert len(job.attempt_errors) == (1 if left_by == "a dead worker" else 0)
 
     def test_the_heartbeat_keeps_the_lease_through_a_batch_longer_than_it(self) -> None:
-        job = queued()
+        job = coin_job()
         with override_settings(LEDGER_JOB_LEASE_SECONDS=0.6):
             lease = leases.claim(job_id=job.pk)
             assert lease is not None
@@ -459,7 +431,7 @@ class TestOneHolder:
             assert leases.claim(job_id=job.pk) is not None
 
     def test_the_heartbeat_notices_a_lost_lease_before_the_next_checkpoint(self) -> None:
-        job = queued()
+        job = coin_job()
         with override_settings(LEDGER_JOB_LEASE_SECONDS=0.6):
             lease = leases.claim(job_id=job.pk)
             assert lease is not None
@@ -476,7 +448,7 @@ class TestOneHolder:
     def test_a_cancel_from_another_connection_stops_a_running_backfill(
         self, monkeypatch: pytest.MonkeyPatch, coins: list[int]
     ) -> None:
-        job = queued()
+        job = coin_job()
         started, go_on = threading.Event(), threading.Event()
 
         def slow(done: int, total: int | None) -> None:

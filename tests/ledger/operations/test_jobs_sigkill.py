@@ -33,7 +33,7 @@ from ledger.operations import jobs as jobs_module
 from ledger.operations.jobs import submit_job
 from ledger.operations.reconcile import reconcile_stats
 from tests.factories import UserFactory, transaction_for
-from tests.support import services
+from tests.support import processes, services
 from tests.support.processes import ROOT
 
 pytestmark = [
@@ -132,14 +132,14 @@ def workers(transactional_db: Any, broker: str, tmp_path: Path) -> Iterator[Work
 
 
 def wait_until(check: Callable[[], Any], what: str, worker: Worker | None = None) -> Any:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    log = worker.text()[-3000:] if worker is not None else ""
-    raise AssertionError(f"timed out waiting for {what}\n{log}")
+    """Polled often: the kill must land while the job is mid-way."""
+    return processes.wait_until(
+        check,
+        what,
+        timeout=WAIT,
+        every=0.05,
+        context=lambda: worker.text()[-3000:] if worker is not None else "",
+    )
 
 
 def coins_without_events(users: int = 20) -> list[int]:
