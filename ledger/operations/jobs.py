@@ -61,8 +61,10 @@ class JobStoppedError(LedgerError):
     def __init__(self, job: LedgerJob) -> None:
         if job.status == Status.CANCELLED:
             how = "was cancelled"
+        elif job.lease_owner:
+            how = f"is held by another worker now ({job.lease_owner})"
         else:
-            how = f"is held by another worker now ({job.lease_owner or job.status})"
+            how = f"was ended by another worker ({job.status}) after this one lost its lease"
         super().__init__(f"Job {job.pk} {how}; what it committed stays.")
 
 
@@ -227,7 +229,7 @@ def _attempt(
             if stop.reason == "cancelled":
                 _end(lease, Status.CANCELLED, outcome="cancelled")
             else:
-                logger.warning("ledger job %s: another worker holds it now; stopped", job.pk)
+                logger.warning("ledger job %s: lease lost (taken or ended elsewhere)", job.pk)
             return False
         except Exception as error:
             logger.exception("ledger job %s (%s) attempt %d failed", job.pk, job.kind, job.attempts)
@@ -384,12 +386,13 @@ def _subject_id(job: LedgerJob, user_id: int | None) -> int:
         if job.subject_digest and user_digest(user_id) != job.subject_digest:
             raise InvalidJobError("The user id given is not this job's subject.")
         return user_id
-    if job.subject_digest:
-        ids = get_user_model()._default_manager.values_list("pk", flat=True)
-        for pk in ids.order_by("pk").iterator(chunk_size=10_000):
-            if user_digest(pk) == job.subject_digest:
-                return int(pk)
-    raise InvalidJobError("An anonymization job needs its subject's user id from the caller.")
+    if not job.subject_digest:
+        raise InvalidJobError("An anonymization job needs its subject's user id from the caller.")
+    ids = get_user_model()._default_manager.values_list("pk", flat=True)
+    for pk in ids.order_by("pk").iterator(chunk_size=10_000):
+        if user_digest(pk) == job.subject_digest:
+            return int(pk)
+    raise InvalidJobError("No user is this job's subject any more (deleted since it was asked?).")
 
 
 def _forget_in_jobs(*, user_id: int, subject: ErasedSubject, keep: int) -> None:

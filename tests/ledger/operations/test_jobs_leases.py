@@ -24,6 +24,7 @@ from django.utils import timezone
 from esports.economy.models import DeltaCrownTransaction
 from ledger.exceptions import InvalidJobError
 from ledger.models import BackfillCheckpoint, ErasedSubject, LedgerJob, UserActivity
+from ledger.models.erasure import user_digest
 from ledger.operations import jobs as jobs_module
 from ledger.operations import leases
 from ledger.operations.backfill import backfill_activity
@@ -380,6 +381,16 @@ class TestAnonymizeTakenAgain:
         assert str(subject.public_id) == done.parameters["erased_subject"]
         assert subject.user_digest == done.subject_digest
         assert not UserActivity.objects.filter(user=user).exists()
+
+    def test_a_subject_no_user_matches_fails_the_job_at_once(self) -> None:
+        job = queued(kind="anonymize", parameters={"user_id": UserFactory.create().pk})
+        LedgerJob.objects.filter(pk=job.pk).update(subject_digest=user_digest(987_654))
+        done = run_job(job_id=job.pk)
+        assert (done.status, done.attempts) == (Status.FAILED, 1)
+        assert done.error == (
+            "InvalidJobError: No user is this job's subject any more (deleted since it was asked?)."
+        )
+        assert not ErasedSubject.objects.exists()
 
     def test_a_message_naming_another_user_is_refused(self) -> None:
         user, other = UserFactory.create(), UserFactory.create()
