@@ -95,11 +95,13 @@ def claim(*, job_id: int) -> Lease | None:
     row = LedgerJob.objects.get(pk=job_id)
     if row.status not in (Status.PENDING, Status.RUNNING):
         return None
+    if row.status == Status.RUNNING and row.lease_expires_at is None:
+        return None  # not one of ours: the migration gave every running job a lease
     as_read = LedgerJob.objects.filter(
         pk=job_id, status=row.status, attempts=row.attempts, lease_owner=row.lease_owner
     )
     errors = list(row.attempt_errors)
-    expired = row.status == Status.RUNNING
+    expired = row.status == Status.RUNNING  # if the claim matches, its worker is gone
     if expired:
         as_read = as_read.filter(lease_expires_at__lt=Now())
         errors.append(
