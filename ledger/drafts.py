@@ -35,9 +35,20 @@ class NewEvent:
     reversed_type: str | None = None
     """For a reversal, the type of the cancelled event: its deltas are subtracted."""
 
-    @property
-    def key(self) -> tuple[str, int, str, int, int]:
-        return (self.source_model, self.source_id, self.event_type, self.user_id, self.occurrence)
+
+@dataclass(frozen=True, slots=True)
+class InsertedEvent:
+    """A new event the recorder inserted: its id, and the event as it was asked for (what the
+    projections fold)."""
+
+    id: int
+    event: NewEvent
+
+    def recorded(self) -> RecordedEvent:
+        event = self.event
+        return RecordedEvent(
+            self.id, event.user_id, event.event_type, event.source_model, event.source_id
+        )
 
 
 @dataclass(frozen=True, slots=True)

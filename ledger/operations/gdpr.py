@@ -6,7 +6,7 @@ it re-points the user's events to an ``ErasedSubject``, scrubs their name from e
 mentions them, and deletes their stats row, all in one transaction. Convergence skips erased
 digests, so no later backfill, reconcile or re-save records anything for them again; a save
 running at the same moment is ordered against the erasure by a lock on the user's row
-(``pg_batch.hold_users``), so it cannot slip its events in after the re-pointing.
+(``Recorder.hold_users``), so it cannot slip its events in after the re-pointing.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from typing import Any, TextIO
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q, Subquery
 
 from ledger.models import ErasedSubject, UserActivity, UserProfileStats
 from ledger.models.activity import unguarded_event_writes
 from ledger.models.erasure import user_digest
+from ledger.recorders import recorder
 from ledger.services.stats import STATS_FIELDS
 
 EXPORT_CHUNK = 2000
@@ -86,7 +87,7 @@ def anonymize_user(
     """
     digest = user_digest(user.pk)
     with transaction.atomic():
-        # First: waits for saves that hold the user (pg_batch.hold_users) to commit, so their
+        # First: waits for saves that hold the user (Recorder.hold_users) to commit, so their
         # events are re-pointed below; saves that come later wait, then find the user erased.
         _lock_user(user.pk)
         subject = ErasedSubject.objects.filter(user_digest=digest).first()
@@ -94,7 +95,7 @@ def anonymize_user(
             subject = ErasedSubject.objects.create(
                 user_digest=digest, public_id=public_id or uuid.uuid4()
             )
-        with _erasure_allowed(), unguarded_event_writes():
+        with recorder().erasure_allowed(), unguarded_event_writes():
             candidates = _candidate_events(user_id=user.pk, subject=subject)
             names = _personal_strings(user, candidates)
             rewrites: dict[int, Any] = {}
@@ -112,20 +113,6 @@ def anonymize_user(
 def _lock_user(user_id: int) -> None:
     """FOR UPDATE: conflicts with the KEY SHARE lock recording holds (decision 0006)."""
     list(get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk"))
-
-
-class _erasure_allowed:
-    """``SET LOCAL ledger.erasure = 'on'`` on PostgreSQL for this block, closed again after."""
-
-    def __enter__(self) -> None:
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL ledger.erasure = 'on'")
-
-    def __exit__(self, *exc: object) -> None:
-        if connection.vendor == "postgresql" and exc[0] is None:
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL ledger.erasure = 'off'")
 
 
 def _candidate_events(*, user_id: int, subject: ErasedSubject) -> Any:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from ledger.drafts import EventDraft, NewEvent, RecordedEvent
 from ledger.models import ErasedSubject, EventType, UserActivity
 from ledger.models.erasure import user_digest
-from ledger.services import pg_batch
+from ledger.recorders import recorder
 from ledger.services.recording import record_activity
 from ledger.sources import Source, Unsettled
 
@@ -40,11 +40,6 @@ class ConvergenceResult:
 
     planned: list[NewEvent] = field(default_factory=list)
     recorded: list[RecordedEvent] = field(default_factory=list)
-    rows_seen: int = 0
-
-    def counts(self) -> Counter[tuple[str, str]]:
-        """Planned events per (source, event type)."""
-        return Counter((event.source_model, event.event_type) for event in self.planned)
 
 
 def converge_rows(
@@ -52,12 +47,10 @@ def converge_rows(
 ) -> ConvergenceResult:
     """Bring the ledger in line with what ``rows`` stand for now; in one transaction."""
     if dry_run:
-        return ConvergenceResult(
-            planned=plan_convergence(source=source, rows=rows), rows_seen=len(rows)
-        )
+        return ConvergenceResult(planned=plan_convergence(source=source, rows=rows))
     with transaction.atomic(savepoint=False):  # the plan's reads and locks hold for the write
         plan = plan_convergence(source=source, rows=rows)
-        result = ConvergenceResult(planned=plan, rows_seen=len(rows))
+        result = ConvergenceResult(planned=plan)
         if plan:
             result.recorded = record_activity(events=plan)
     return result
@@ -140,11 +133,11 @@ def plan_translations(
 
 
 def _erased_users_held(user_ids: Iterable[int]) -> set[int]:
-    """Which of the users are erased, read after locking them against an erasure in progress
-    (PostgreSQL, in the writing transaction; see ``pg_batch.hold_users``)."""
+    """Which of the users are erased, read after holding them against an erasure in progress
+    (in the writing transaction; see ``Recorder.hold_users``)."""
     users = set(user_ids)
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
-        pg_batch.hold_users(list(users))
+    if connection.in_atomic_block:
+        recorder().hold_users(users)
     return _erased_user_ids(users)
 
 
@@ -188,7 +181,7 @@ def _recorded_by_source_id(
     """Per source row: its standing events by (type, user), and how many of each were reversed."""
     rows = (
         UserActivity.objects.filter(
-            pg_batch.in_values(UserActivity, "source_id", source_ids, "bigint"),
+            recorder().in_values(UserActivity, "source_id", source_ids),
             # The bounds keep the lookup an index range scan even when the planner's statistics
             # are stale (a freshly backfilled table): a batch's ids are one keyset range.
             source_id__gte=min(source_ids),
@@ -235,6 +228,6 @@ def _erased_user_ids(user_ids: Iterable[int]) -> set[int]:
     if not digests:
         return set()
     found = ErasedSubject.objects.filter(
-        pg_batch.in_values(ErasedSubject, "user_digest", list(digests), "text")
+        recorder().in_values(ErasedSubject, "user_digest", list(digests))
     ).values_list("user_digest", flat=True)
     return {digests[digest] for digest in found}

@@ -16,7 +16,7 @@ from esports.tournaments.models import Match, Registration, TournamentResult
 from ledger.models import BackfillCheckpoint, EventType, UserActivity
 from ledger.operations import backfill as backfill_module
 from ledger.operations.backfill import DEADLOCK_RETRIES, backfill_activity
-from ledger.services import pg_batch
+from ledger.recorders import recorder
 from ledger.services.convergence import plan_convergence
 from ledger.sources import all_sources, get_source
 from tests.esports.scenario import assert_stats_fold_everywhere
@@ -167,7 +167,8 @@ def test_the_batch_share_lock_holds_updates_until_it_commits() -> None:
             connections.close_all()
 
     with transaction.atomic():
-        assert set(pg_batch.share_lock(Match, [match.pk])) == {match.pk}
+        _, versions = recorder().read_versioned(Match.objects.filter(pk=match.pk))
+        assert recorder().changed_since_read(Match, versions) == set()
         blocked = threading.Thread(target=update, args=("200ms",))
         blocked.start()
         blocked.join()
