@@ -25,8 +25,8 @@ from django.db.models import Q, Subquery
 from ledger.models import ErasedSubject, UserActivity, UserProfileStats
 from ledger.models.activity import unguarded_event_writes
 from ledger.models.erasure import user_digest
+from ledger.projections import LIFETIME_STATS
 from ledger.recorders import recorder
-from ledger.services.stats import STATS_FIELDS
 
 EXPORT_CHUNK = 2000
 ERASED = "[erased]"
@@ -55,7 +55,7 @@ def export_user_activity(*, user: Any, out: TextIO, chunk_size: int = EXPORT_CHU
 
     Every event is included, reversals too, oldest first, read with ``iterator(chunk_size)``.
     """
-    stats = UserProfileStats.objects.filter(user_id=user.pk).values(*STATS_FIELDS).first()
+    stats = UserProfileStats.objects.filter(user_id=user.pk).values(*LIFETIME_STATS.fields).first()
     about = {
         "id": user.pk,
         "username": user.get_username(),
