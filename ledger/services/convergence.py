@@ -21,7 +21,7 @@ from ledger.models import ErasedSubject, EventType, UserActivity
 from ledger.models.erasure import user_digest
 from ledger.recorders import recorder
 from ledger.services.recording import record_activity
-from ledger.sources import Source, Unsettled
+from ledger.sources import Source, Unsettled, dependents_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,27 @@ def converge_rows(
         if plan:
             result.recorded = record_activity(events=plan)
     return result
+
+
+def converge_saved(*, source: Source, row: models.Model) -> None:
+    """Converge a saved row and the rows that depend on it (``register_dependents``), in the
+    order every writer keeps:
+    source rows first, then the users and projection rows that recording locks.
+
+    The saved row is held by its own UPDATE; the dependents are locked here, source by source in
+    primary-key order, before anything is recorded. A source row waited for while holding
+    projection locks could deadlock with a backfill batch, which locks its rows first
+    (decision 0004). NO KEY: foreign-key checks against the rows are not blocked; waiting for a
+    transaction that is saving one of them means it is read as committed, so a plan never pairs
+    a stale row with fresher events."""
+    locked = [
+        (dependent, list(rows.order_by("pk").select_for_update(of=("self",), no_key=True)))
+        for dependent, rows in dependents_of(source.name, row)
+    ]
+    converge_rows(source=source, rows=[row])
+    for dependent, dependent_rows in locked:
+        if dependent_rows:
+            converge_rows(source=dependent, rows=dependent_rows)
 
 
 def plan_convergence(*, source: Source, rows: Sequence[models.Model]) -> list[NewEvent]:
