@@ -10,11 +10,14 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
+from django.db.models import Field
+from django.db.models.options import Options
 from strawberry.django.context import StrawberryDjangoContext
 from strawberry.types import Info
 
 from graphql_api.errors import NotFound, Unauthenticated
 from graphql_api.pagination import parse_id
+from graphql_api.permissions import Viewer
 
 db = sync_to_async
 """Run a selector (sync ORM code) from an async resolver, on Django's thread."""
@@ -22,12 +25,13 @@ db = sync_to_async
 
 @dataclass
 class ApiContext(StrawberryDjangoContext):
-    viewer: Any = field(default_factory=AnonymousUser)
+    viewer: Viewer = field(default_factory=AnonymousUser)
 
 
-def viewer_of(info: Info) -> Any:
-    context = info.context
-    return getattr(context, "viewer", None) or AnonymousUser()
+def viewer_of(info: Info) -> Viewer:
+    """The viewer the view or the WebSocket connection resolved (anonymous without one)."""
+    viewer: Viewer | None = getattr(info.context, "viewer", None)
+    return viewer or AnonymousUser()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +69,10 @@ def _subject_sql() -> str:
     )
 
 
-def _column(meta: Any, name: str) -> str:
-    return str(meta.get_field(name).column)
+def _column(meta: Options[Any], name: str) -> str:
+    field = meta.get_field(name)
+    assert isinstance(field, Field)
+    return str(field.column)
 
 
 def requested_user_id(info: Info, user_id: Any | None) -> int:

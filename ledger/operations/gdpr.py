@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Q, Subquery
+from django.db.models import Q, QuerySet, Subquery
 
 from ledger.models import ErasedSubject, UserActivity, UserProfileStats
 from ledger.models.activity import unguarded_event_writes
@@ -50,7 +50,9 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True)
 
 
-def export_user_activity(*, user: Any, out: TextIO, chunk_size: int = EXPORT_CHUNK) -> int:
+def export_user_activity(
+    *, user: AbstractBaseUser, out: TextIO, chunk_size: int = EXPORT_CHUNK
+) -> int:
     """Write ``{"user", "stats", "events"}`` for ``user`` to ``out``; return how many events.
 
     Every event is included, reversals too, oldest first, read with ``iterator(chunk_size)``.
@@ -77,14 +79,10 @@ def export_user_activity(*, user: Any, out: TextIO, chunk_size: int = EXPORT_CHU
     return count
 
 
-def anonymize_user(
-    *, user: Any, requested_by: AbstractBaseUser | None = None, public_id: uuid.UUID | None = None
-) -> ErasedSubject:
+def anonymize_user(*, user: AbstractBaseUser, public_id: uuid.UUID | None = None) -> ErasedSubject:
     """Erase ``user`` from the ledger; idempotent. ``public_id`` names a new erased subject.
 
-    ``requested_by`` is accepted for the audit trail the job keeps; the service itself stores no
-    record of who the subject was.
-    """
+    It keeps no record of who the subject was (the job that asked keeps who asked)."""
     digest = user_digest(user.pk)
     with transaction.atomic():
         # First: waits for saves that hold the user (Recorder.hold_users) to commit, so their
@@ -115,7 +113,7 @@ def _lock_user(user_id: int) -> None:
     list(get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk"))
 
 
-def _candidate_events(*, user_id: int, subject: ErasedSubject) -> Any:
+def _candidate_events(*, user_id: int, subject: ErasedSubject) -> QuerySet[UserActivity]:
     """Events that may name the user: theirs, and every event of the same source rows.
 
     One semi-join per source model (a handful), so a long history is never pulled into Python.
@@ -128,7 +126,7 @@ def _candidate_events(*, user_id: int, subject: ErasedSubject) -> Any:
     return UserActivity.objects.filter(where).order_by("id")
 
 
-def _personal_strings(user: Any, candidates: Any) -> set[str]:
+def _personal_strings(user: AbstractBaseUser, candidates: QuerySet[UserActivity]) -> set[str]:
     """The user's username and email, and every name metadata gave them (display names change)."""
     names = {user.get_username(), getattr(user, "email", "") or ""}
     full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
