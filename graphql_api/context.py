@@ -10,14 +10,13 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.db.models import Field
-from django.db.models.options import Options
 from strawberry.django.context import StrawberryDjangoContext
 from strawberry.types import Info
 
 from graphql_api.errors import NotFound, Unauthenticated
 from graphql_api.pagination import parse_id
 from graphql_api.permissions import Viewer
+from ledger.selectors.stats import column
 
 db = sync_to_async
 """Run a selector (sync ORM code) from an async resolver, on Django's thread."""
@@ -60,19 +59,13 @@ def _subject_sql() -> str:
 
     quote = connection.ops.quote_name
     users, profiles = get_user_model()._meta, UserProfile._meta
-    user_pk = f"u.{quote(_column(users, users.pk.name))}"
-    owner = f"p.{quote(_column(profiles, 'user'))}"
-    public = f"p.{quote(_column(profiles, 'activity_public'))}"
+    user_pk = f"u.{quote(column(users, users.pk.name))}"
+    owner = f"p.{quote(column(profiles, 'user'))}"
+    public = f"p.{quote(column(profiles, 'activity_public'))}"
     return (
         f"SELECT {user_pk}, {public} FROM {quote(users.db_table)} u "
         f"LEFT JOIN {quote(profiles.db_table)} p ON {owner} = {user_pk} WHERE {user_pk} = %s"
     )
-
-
-def _column(meta: Options[Any], name: str) -> str:
-    field = meta.get_field(name)
-    assert isinstance(field, Field)
-    return str(field.column)
 
 
 def requested_user_id(info: Info, user_id: Any | None) -> int:

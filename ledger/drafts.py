@@ -18,6 +18,19 @@ class EventDraft:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     amount: int = 0
 
+    def keyed(self, *, source_model: str, source_id: int, occurrence: int) -> NewEvent:
+        """This draft as the event of a source row, ready to append."""
+        return NewEvent(
+            self.user_id,
+            self.event_type,
+            self.timestamp,
+            self.metadata,
+            source_model,
+            source_id,
+            occurrence,
+            self.amount,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class NewEvent:

@@ -9,6 +9,7 @@ their dependents: the ledger re-converges them, in its one lock order, when thos
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet, Subquery
@@ -60,18 +61,21 @@ def translate_registration(registration: Registration) -> list[EventDraft]:
     if registration.was_confirmed:
         assert registration.confirmed_at is not None
         at = registration.confirmed_at
-        drafts += [
-            EventDraft(user_id, EventType.TOURNAMENT_REGISTERED, at, metadata)
-            for user_id in registration.member_ids_at(at)
-        ]
+        drafts += _for_members(registration, EventType.TOURNAMENT_REGISTERED, at, metadata)
     if registration.took_part:
         assert registration.checked_in_at is not None
         at = registration.checked_in_at
-        drafts += [
-            EventDraft(user_id, EventType.TOURNAMENT_JOINED, at, metadata)
-            for user_id in registration.member_ids_at(at)
-        ]
+        drafts += _for_members(registration, EventType.TOURNAMENT_JOINED, at, metadata)
     return drafts
+
+
+def _for_members(
+    registration: Registration, event_type: str, at: datetime, metadata: dict[str, Any]
+) -> list[EventDraft]:
+    """One draft for each user the registration stands for at ``at`` (a team's members then)."""
+    return [
+        EventDraft(user_id, event_type, at, metadata) for user_id in registration.member_ids_at(at)
+    ]
 
 
 def translate_match(match: Match) -> Translation:
@@ -110,10 +114,7 @@ def translate_result(result: TournamentResult) -> list[EventDraft]:
     drafts: list[EventDraft] = []
     for place, registration in result.placements():
         metadata = {**base, "placement": place, **_side_metadata(registration)}
-        drafts += [
-            EventDraft(user_id, PLACEMENT_EVENTS[place], at, metadata)
-            for user_id in registration.member_ids_at(at)
-        ]
+        drafts += _for_members(registration, PLACEMENT_EVENTS[place], at, metadata)
     placement_of = {registration.pk: place for place, registration in result.placements()}
     for registration in _registrations_of(result.tournament):
         if registration.took_part:
@@ -122,10 +123,7 @@ def translate_result(result: TournamentResult) -> list[EventDraft]:
                 "placement": placement_of.get(registration.pk),
                 **_side_metadata(registration),
             }
-            drafts += [
-                EventDraft(user_id, EventType.TOURNAMENT_COMPLETED, at, metadata)
-                for user_id in registration.member_ids_at(at)
-            ]
+            drafts += _for_members(registration, EventType.TOURNAMENT_COMPLETED, at, metadata)
     return drafts
 
 

@@ -127,17 +127,11 @@ def plan_translations(
                 reversed_events.append(event)
         for key, draft in wanted.items():
             if key not in active or key in stale:
+                # occurrence: earlier reversals, plus the one appended now for a stale event
+                occurrence = reversed_count[key] + (key in stale)
                 appends.append(
-                    NewEvent(
-                        user_id=draft.user_id,
-                        event_type=draft.event_type,
-                        timestamp=draft.timestamp,
-                        metadata=draft.metadata,
-                        source_model=source.name,
-                        source_id=source_id,
-                        # earlier reversals, plus the one appended now for a stale event
-                        occurrence=reversed_count[key] + (key in stale),
-                        amount=draft.amount,
+                    draft.keyed(
+                        source_model=source.name, source_id=source_id, occurrence=occurrence
                     )
                 )
     if not reversals and not appends:

@@ -233,13 +233,9 @@ def test_a_registration_saved_during_a_results_batch_does_not_deadlock(
     def organiser_saves_the_registration() -> None:
         Registration.objects.get(pk=registration.pk).save()
 
-    with caplog.at_level(logging.WARNING, logger="ledger.operations"):
-        errors = backfill_while_another_thread_saves(
-            monkeypatch, source="tournaments.result", save=organiser_saves_the_registration
-        )
-
-    assert not errors
-    assert "deadlock" not in caplog.text  # PostgreSQL broke none: neither side was aborted
+    saves_during_a_batch_without_deadlock(
+        monkeypatch, caplog, source="tournaments.result", save=organiser_saves_the_registration
+    )
     assert_converged("tournaments.result")
 
 
@@ -261,13 +257,9 @@ def test_a_membership_saved_during_a_registrations_batch_does_not_deadlock(
     def ben_joins_the_bravos() -> None:
         joined.append(TeamMembership.objects.create(team=bravos, user=ben, joined_at=at(30)))
 
-    with caplog.at_level(logging.WARNING, logger="ledger.operations"):
-        errors = backfill_while_another_thread_saves(
-            monkeypatch, source="tournaments.registration", save=ben_joins_the_bravos
-        )
-
-    assert not errors
-    assert "deadlock" not in caplog.text  # PostgreSQL broke none: neither side was aborted
+    saves_during_a_batch_without_deadlock(
+        monkeypatch, caplog, source="tournaments.registration", save=ben_joins_the_bravos
+    )
     assert_converged("tournaments.registration")
     [membership] = joined
     assert (
@@ -278,6 +270,21 @@ def test_a_membership_saved_during_a_registrations_batch_does_not_deadlock(
         .get()
         == EventType.TEAM_JOINED
     )
+
+
+def saves_during_a_batch_without_deadlock(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    *,
+    source: str,
+    save: Callable[[], None],
+) -> None:
+    """``backfill_while_another_thread_saves``, and neither side failed: PostgreSQL broke no
+    deadlock (the batch logs one it is aborted by), the save raised nothing."""
+    with caplog.at_level(logging.WARNING, logger="ledger.operations"):
+        errors = backfill_while_another_thread_saves(monkeypatch, source=source, save=save)
+    assert not errors
+    assert "deadlock" not in caplog.text
 
 
 def backfill_while_another_thread_saves(
