@@ -3,8 +3,9 @@ is told from another, and the SQL that adds a batch's deltas to a projection row
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from ledger.drafts import InsertedEvent, NewEvent
 from ledger.fold import Delta, Key
+from ledger.models import UserActivity
 from ledger.projections import CounterProjection
 
 M = TypeVar("M", bound=models.Model)
@@ -102,9 +104,21 @@ class Recorder(ABC):
     """Whether another connection sees the rows this one sees once they are committed, so a
     backfill may read its next batch in a thread while it writes this one."""
 
+    _statements: ClassVar[dict[tuple[type[Recorder], Hashable], str]] = {}
+
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
         self.quote = connection.ops.quote_name
+
+    def statement(self, key: Hashable, build: Callable[[], str]) -> str:
+        """SQL text built once per backend and ``key``: it depends on the tables and columns,
+        never on the rows. Built for every batch, it doubled the Python work of a 4-event save
+        (cProfile, 300 saves: 548,000 function calls; 255,000 with the text built once)."""
+        cache_key = (type(self), key)
+        text = self._statements.get(cache_key)
+        if text is None:
+            text = self._statements[cache_key] = build()
+        return text
 
     # --- The write path ------------------------------------------------------------------------
 
@@ -147,25 +161,120 @@ class Recorder(ABC):
             self._touch(projection, keys, now)
             self._add(projection, [(key, deltas[key]) for key in keys], now)
 
-    @abstractmethod
     def _insert(self, events: Sequence[NewEvent], created_at: datetime) -> list[tuple[Any, ...]]:
         """INSERT … ON CONFLICT DO NOTHING RETURNING ``RETURNED_COLUMNS`` of the inserted rows."""
+        rows = [event_values(event, created_at) for event in events]
+        return self._run("insert", UserActivity, EVENT_COLUMNS, rows, self._insert_sql)
 
-    @abstractmethod
+    def _insert_sql(self, rows: str) -> str:
+        return (
+            f"INSERT INTO {self.table(UserActivity)} ({self.names(EVENT_COLUMNS)}) "
+            f"SELECT {self.names(EVENT_COLUMNS, 'd.')} FROM {rows} WHERE true "
+            f"ON CONFLICT DO NOTHING RETURNING {', '.join(RETURNED_COLUMNS)}"
+        )
+
     def _upsert(
         self, projection: CounterProjection, rows: Sequence[tuple[Key, Delta]], now: datetime
     ) -> None:
-        """Non-negative deltas: insert each row, or add to the stored one (``sum_into``)."""
+        """Non-negative deltas: insert each row, or add to the stored one, in key order."""
+        columns = [*projection.key, *projection.fields]
 
-    @abstractmethod
+        def build(source: str) -> str:
+            adds = [*self.sum_into(projection, "excluded"), self.touched(projection)]
+            return self._insert_in_key_order(projection, columns, adds, source)
+
+        values = [delta_values(projection, *row) for row in rows]
+        self._run(("upsert", projection), projection.model, columns, values, build, [now])
+
     def _touch(self, projection: CounterProjection, keys: Sequence[Key], now: datetime) -> None:
         """Create the rows that do not exist and lock them all, in key order."""
 
-    @abstractmethod
+        def build(source: str) -> str:
+            touch = [self.touched(projection)]
+            return self._insert_in_key_order(projection, projection.key, touch, source)
+
+        self._run(("touch", projection), projection.model, projection.key, keys, build, [now])
+
+    def _insert_in_key_order(
+        self,
+        projection: CounterProjection,
+        columns: Sequence[str],
+        on_conflict: list[str],
+        rows: str,
+    ) -> str:
+        """Insert the rows' ``columns`` and the time of change, in key order (the order rows are
+        locked in); set ``on_conflict`` where a row exists."""
+        key = projection.key
+        return (
+            f"INSERT INTO {self.table(projection.model)} "
+            f"({self.names([*columns, projection.touched])}) "
+            f"SELECT {self.names(columns, 'd.')}, %s FROM {rows} WHERE true "
+            f"ORDER BY {self.names(key, 'd.')} "
+            f"ON CONFLICT ({self.names(key)}) DO UPDATE SET {', '.join(on_conflict)}"
+        )
+
     def _add(
         self, projection: CounterProjection, rows: Sequence[tuple[Key, Delta]], now: datetime
     ) -> None:
         """Add the deltas to rows that exist (``_touch`` made sure of it)."""
+        columns = [*projection.key, *projection.fields]
+        values = [delta_values(projection, *row) for row in rows]
+        build = functools.partial(self._add_sql, projection)
+        self._run(("add", projection), projection.model, columns, values, build, [now])
+
+    def _add_sql(self, projection: CounterProjection, rows: str) -> str:
+        assignments = [*self.sum_into(projection, "d"), f"{self.quote(projection.touched)} = %s"]
+        return (
+            f"UPDATE {self.table(projection.model)} SET {', '.join(assignments)} "
+            f"FROM {rows} WHERE {self.key_match(projection, 'd')}"
+        )
+
+    def _run(
+        self,
+        key: Hashable,
+        model: type[models.Model],
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        build: Callable[[str], str],
+        before: Sequence[Any] = (),
+    ) -> list[tuple[Any, ...]]:
+        """Run ``build``'s statement, given the backend's rows expression ``d``, over ``rows``
+        (in chunks where the backend needs them), the parameters ``before`` first; return what
+        the statements returned."""
+        limit = self.rows_per_statement
+        before = [self.param(value) for value in before]
+        returned: list[tuple[Any, ...]] = []
+        for start in range(0, len(rows), limit or max(len(rows), 1)):
+            chunk = rows[start : start + limit] if limit else rows
+            text = self.statement(
+                (key, len(chunk) if limit else None),
+                functools.partial(self._text, build, model, columns, len(chunk)),
+            )
+            with self.connection.cursor() as cursor:
+                cursor.execute(text, [*before, *self.row_params(model, columns, chunk)])
+                if cursor.description:
+                    returned += cursor.fetchall()
+        return returned
+
+    def _text(
+        self, build: Callable[[str], str], model: type[models.Model], columns: Sequence[str], n: int
+    ) -> str:
+        return build(self.rows(model, columns, n))
+
+    # --- How rows travel: the one thing the write path leaves to each backend --------------------
+
+    rows_per_statement: ClassVar[int | None]
+    """Rows a statement may carry; None: any number, the rows being one parameter."""
+
+    @abstractmethod
+    def rows(self, model: type[models.Model], columns: Sequence[str], count: int) -> str:
+        """A table expression ``d`` of ``count`` rows with these columns (and their types)."""
+
+    @abstractmethod
+    def row_params(
+        self, model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> list[Any]:
+        """The parameters that fill ``rows(…)`` with these rows."""
 
     # --- Ordering against an erasure (decision 0006) -----------------------------------------
 
@@ -215,6 +324,16 @@ class Recorder(ABC):
         latest = quote(projection.latest)
         assignments.append(f"{latest} = {later(f'{table}.{latest}', f'{source}.{latest}')}")
         return assignments
+
+    def param(self, value: Any) -> Any:
+        """A parameter as the backend stores it (a timestamp as text on SQLite)."""
+        if isinstance(value, datetime):
+            return self.connection.ops.adapt_datetimefield_value(value)
+        return value
+
+    def fields(self, model: type[models.Model], columns: Sequence[str]) -> list[models.Field]:
+        by_column = {field.column: field for field in model._meta.concrete_fields}
+        return [by_column[name] for name in columns]
 
     def touched(self, projection: CounterProjection) -> str:
         """The upsert's SET of the time of change to the proposed row's."""

@@ -18,18 +18,8 @@ from django.db import models
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
-from ledger.drafts import NewEvent
-from ledger.fold import Delta, Key
 from ledger.models import UserActivity
-from ledger.projections import CounterProjection
-from ledger.recorders.base import (
-    EVENT_COLUMNS,
-    RETURNED_COLUMNS,
-    M,
-    Recorder,
-    delta_values,
-    event_values,
-)
+from ledger.recorders.base import M, Recorder
 
 _ROW_VERSION = "_ledger_row_version"
 """The attribute ``read_versioned`` sets on each row: PostgreSQL's ``xmin``, which changes with
@@ -39,65 +29,22 @@ every committed update of the row."""
 class PostgreSQLRecorder(Recorder):
     can_read_ahead = True
 
-    def _insert(self, events: Sequence[NewEvent], created_at: datetime) -> list[tuple[Any, ...]]:
-        encoder = UserActivity._meta.get_field("metadata").encoder
-        rows = [
-            dict(zip(EVENT_COLUMNS, map(_json_value, event_values(event, created_at)), strict=True))
-            for event in events
+    rows_per_statement = None
+
+    def rows(self, model: type[models.Model], columns: Sequence[str], count: int) -> str:
+        """``json_to_recordset(%s::json) AS d(column type, …)``, typed as the model's columns."""
+        types = ", ".join(
+            f"{self.quote(name)} {field.db_type(self.connection)}"
+            for name, field in zip(columns, self.fields(model, columns), strict=True)
+        )
+        return f"json_to_recordset(%s::json) AS d({types})"
+
+    def row_params(
+        self, model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> list[Any]:
+        return [
+            json.dumps([dict(zip(columns, map(_json_value, row), strict=True)) for row in rows])
         ]
-        columns = ", ".join(self.quote(name) for name in EVENT_COLUMNS)
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {self.table(UserActivity)} ({columns}) SELECT {columns} "
-                f"FROM {self._recordset(UserActivity, EVENT_COLUMNS, 'r')} "
-                "ON CONFLICT DO NOTHING "
-                f"RETURNING {', '.join(RETURNED_COLUMNS)}",
-                [json.dumps(rows, cls=encoder)],
-            )
-            return list(cursor.fetchall())
-
-    def _upsert(
-        self, projection: CounterProjection, rows: Sequence[tuple[Key, Delta]], now: datetime
-    ) -> None:
-        columns = [*projection.key, *projection.fields]
-        proposed = ", ".join(f"d.{self.quote(name)}" for name in columns)
-        assignments = [*self.sum_into(projection, "excluded"), self.touched(projection)]
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {self.table(projection.model)} "
-                f"({self.names([*columns, projection.touched])}) "
-                f"SELECT {proposed}, %s FROM {self._recordset(projection.model, columns, 'd')} "
-                f"ORDER BY {self.names(projection.key, 'd.')} "
-                f"ON CONFLICT ({self.names(projection.key)}) "
-                f"DO UPDATE SET {', '.join(assignments)}",
-                [now, self._json_rows(columns, [delta_values(projection, *row) for row in rows])],
-            )
-
-    def _touch(self, projection: CounterProjection, keys: Sequence[Key], now: datetime) -> None:
-        key = projection.key
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {self.table(projection.model)} "
-                f"({self.names([*key, projection.touched])}) "
-                f"SELECT {self.names(key, 'd.')}, %s "
-                f"FROM {self._recordset(projection.model, key, 'd')} "
-                f"ORDER BY {self.names(key, 'd.')} "
-                f"ON CONFLICT ({self.names(key)}) DO UPDATE SET {self.touched(projection)}",
-                [now, self._json_rows(key, keys)],
-            )
-
-    def _add(
-        self, projection: CounterProjection, rows: Sequence[tuple[Key, Delta]], now: datetime
-    ) -> None:
-        columns = [*projection.key, *projection.fields]
-        assignments = [*self.sum_into(projection, "d"), f"{self.quote(projection.touched)} = %s"]
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {self.table(projection.model)} SET {', '.join(assignments)} "
-                f"FROM {self._recordset(projection.model, columns, 'd')} "
-                f"WHERE {self.key_match(projection, 'd')}",
-                [now, self._json_rows(columns, [delta_values(projection, *row) for row in rows])],
-            )
 
     def hold_users(self, user_ids: Collection[int]) -> None:
         """FOR KEY SHARE on the users' rows, in id order. ``anonymize_user`` takes the user's row
@@ -162,17 +109,6 @@ class PostgreSQLRecorder(Recorder):
             )
             current = {int(row_pk): version for row_pk, version in cursor.fetchall()}
         return {pk for pk, version in versions.items() if current.get(pk) != version}
-
-    def _recordset(self, model: type[models.Model], columns: Sequence[str], alias: str) -> str:
-        """``json_to_recordset(%s::json) AS alias(column type, …)``, typed as the model's."""
-        by_column = {field.column: field for field in model._meta.concrete_fields}
-        types = ", ".join(
-            f"{self.quote(name)} {by_column[name].db_type(self.connection)}" for name in columns
-        )
-        return f"json_to_recordset(%s::json) AS {alias}({types})"
-
-    def _json_rows(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-        return json.dumps([dict(zip(columns, map(_json_value, row), strict=True)) for row in rows])
 
 
 def _json_value(value: Any) -> Any:
