@@ -1,5 +1,6 @@
-"""The recorder interface, and what its backends share: the event columns, how an inserted row
-is told from another, and the SQL that adds a batch's deltas to a projection row."""
+"""The recorder interface, and the write path every backend runs: the event columns, how an
+inserted row is told from another, and the statements that insert events and add a batch's
+deltas to a projection's rows. A backend supplies how rows travel to them, and its locks."""
 
 from __future__ import annotations
 

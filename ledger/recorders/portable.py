@@ -22,7 +22,7 @@ class PortableRecorder(Recorder):
     can_read_ahead = False
 
     rows_per_statement = 500
-    """With 18 parameters a stats row (10 an event), at most 9,000 parameters a statement, well
+    """With 17 parameters a stats row (10 an event), at most 8,501 parameters a statement, well
     below the 32,766 SQLite allows since 3.32."""
 
     def rows(self, model: type[models.Model], columns: Sequence[str], count: int) -> str:
