@@ -129,14 +129,6 @@ warnings.filterwarnings(
 # forgets earlier erasures.
 LEDGER_ERASURE_KEY = os.environ.get("LEDGER_ERASURE_KEY", SECRET_KEY)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-}
-
 # --- Ledger operations: jobs, Celery, nightly reconcile (owner: ledger operations) -------------
 # With CELERY_BROKER_URL set (redis://... or amqp://...), ledger jobs run on a Celery worker
 # (`celery -A config worker`); unset, they run inline in the process that asked (embedded default).
@@ -176,7 +168,7 @@ LEADERBOARD_MIN_MATCHES = int(os.environ.get("LEADERBOARD_MIN_MATCHES", "10"))
 # --- Live feed: channel layers and WebSocket origins (owner: live feed) ---------------------------
 # REDIS_URL set: channels-redis, so subscribers on every ASGI worker process hear every commit.
 # Unset: the in-memory layer (the embedded default; one process only). socket_timeout None:
-# redis-py's default 5 s timeout silently drops a subscriber idle longer than that (FIELD-NOTES).
+# redis-py 8's default 5 s socket timeout silently drops a subscriber idle longer than that.
 REDIS_URL = os.environ.get("REDIS_URL") or None
 CHANNEL_LAYERS = (
     {

@@ -18,13 +18,15 @@ from strawberry.channels import GraphQLWSConsumer
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
-    _OperationStreamClosed,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
-from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    Message,
+    NextMessagePayload,
+)
 from strawberry.types.unset import UNSET, UnsetType
 
-from graphql_api.errors import Unauthenticated
+from graphql_api.errors import UNAUTHENTICATED
 from graphql_api.subscriptions.auth import (
     CLOSE_UNAUTHORIZED,
     ConnectionRefused,
@@ -42,18 +44,25 @@ from graphql_api.subscriptions.credentials import (
 logger = logging.getLogger("graphql_api.subscriptions")
 
 
-def _unauthenticated(result: Any) -> str | None:
-    """The message of an Unauthenticated error that ended a subscription at its start."""
-    for error in getattr(result, "errors", None) or []:
-        for candidate in (error, getattr(error, "original_error", None)):
-            if isinstance(candidate, Unauthenticated):
-                return candidate.message
+def _unauthenticated(payload: NextMessagePayload) -> str | None:
+    """The message of an UNAUTHENTICATED error in a result, as the client would read it."""
+    for error in payload.get("errors") or []:
+        if (error.get("extensions") or {}).get("code") == UNAUTHENTICATED:
+            return error["message"]
     return None
 
 
 class LedgerTransportWSHandler(BaseGraphQLTransportWSHandler[SubscriptionContext, None]):
     """Closes with a code instead of acknowledging a bad token, and closes 4401 when an
-    anonymous connection subscribes to something that needs a signed-in viewer."""
+    anonymous connection subscribes to something that needs a signed-in viewer.
+
+    Both through strawberry's public methods: ``handle_connection_init``, and ``send_message``,
+    which every message to the client goes through."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._answered: dict[str, Operation[SubscriptionContext, None]] = {}
+        self._closed = False
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         try:
@@ -61,25 +70,27 @@ class LedgerTransportWSHandler(BaseGraphQLTransportWSHandler[SubscriptionContext
         except ConnectionRefused as refused:
             await self.websocket.close(code=refused.code, reason=refused.reason)
 
-    async def _send_result_stream(
-        self, operation: Operation[SubscriptionContext, None], result_source: Any
-    ) -> None:
-        """strawberry's loop, plus: an Unauthenticated start closes the connection 4401."""
-        first = True
-        async for result in result_source:
-            if first and isinstance(result, PreExecutionError):
-                await self._handle_pre_execution_error(operation, result)
-                return
-            if not isinstance(result, ExecutionResult):
-                await self._reject_incremental_delivery(operation)
-                return
-            reason = _unauthenticated(result) if first else None
+    async def send_message(self, message: Message) -> None:
+        """An operation whose first result says UNAUTHENTICATED closes the connection 4401
+        instead (a client signs in by connecting again); nothing is sent after that."""
+        if self._closed:
+            return
+        if message["type"] == "next" and self._is_first_result(message["id"]):
+            reason = _unauthenticated(message["payload"])
             if reason is not None:
+                self._closed = True
                 await self.websocket.close(code=CLOSE_UNAUTHORIZED, reason=reason)
-                self.operations.pop(operation.id, None)
-                raise _OperationStreamClosed
-            await operation.send_next(result)
-            first = False
+                return
+        await super().send_message(message)
+
+    def _is_first_result(self, operation_id: str) -> bool:
+        """Whether the operation now running under this id has sent no result yet (a client
+        may reuse an id once its operation is complete)."""
+        operation = self.operations.get(operation_id)
+        if operation is None or self._answered.get(operation_id) is operation:
+            return False
+        self._answered[operation_id] = operation
+        return True
 
 
 class LedgerGraphQLWSConsumer(GraphQLWSConsumer[SubscriptionContext, None]):

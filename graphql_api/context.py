@@ -15,6 +15,8 @@ from strawberry.types import Info
 
 from graphql_api.errors import NotFound, Unauthenticated
 from graphql_api.pagination import parse_id
+from graphql_api.permissions import Viewer
+from ledger.selectors.stats import column
 
 db = sync_to_async
 """Run a selector (sync ORM code) from an async resolver, on Django's thread."""
@@ -22,12 +24,13 @@ db = sync_to_async
 
 @dataclass
 class ApiContext(StrawberryDjangoContext):
-    viewer: Any = field(default_factory=AnonymousUser)
+    viewer: Viewer = field(default_factory=AnonymousUser)
 
 
-def viewer_of(info: Info) -> Any:
-    context = info.context
-    return getattr(context, "viewer", None) or AnonymousUser()
+def viewer_of(info: Info) -> Viewer:
+    """The viewer the view or the WebSocket connection resolved (anonymous without one)."""
+    viewer: Viewer | None = getattr(info.context, "viewer", None)
+    return viewer or AnonymousUser()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +59,13 @@ def _subject_sql() -> str:
 
     quote = connection.ops.quote_name
     users, profiles = get_user_model()._meta, UserProfile._meta
-    user_pk = f"u.{quote(_column(users, users.pk.name))}"
-    owner = f"p.{quote(_column(profiles, 'user'))}"
-    public = f"p.{quote(_column(profiles, 'activity_public'))}"
+    user_pk = f"u.{quote(column(users, users.pk.name))}"
+    owner = f"p.{quote(column(profiles, 'user'))}"
+    public = f"p.{quote(column(profiles, 'activity_public'))}"
     return (
         f"SELECT {user_pk}, {public} FROM {quote(users.db_table)} u "
         f"LEFT JOIN {quote(profiles.db_table)} p ON {owner} = {user_pk} WHERE {user_pk} = %s"
     )
-
-
-def _column(meta: Any, name: str) -> str:
-    return str(meta.get_field(name).column)
 
 
 def requested_user_id(info: Info, user_id: Any | None) -> int:

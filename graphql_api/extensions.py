@@ -1,6 +1,6 @@
 """Hardening: limits, caches, error masking and introspection, as per-request factories.
 
-Extensions are passed as factories (FIELD-NOTES: a shared instance races across requests).
+Extensions are passed as factories: one instance shared by every request races across them.
 Those that depend on DEBUG read it per request, so a process started with DEBUG off never
 serves introspection, suggestions or unmasked errors.
 """
@@ -8,7 +8,7 @@ serves introspection, suggestions or unmasked errors.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from django.conf import settings
 from graphql import GraphQLError
@@ -24,6 +24,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.extensions.query_depth_limiter import IgnoreContext
+from strawberry.types.execution import StreamExecutionResult
 
 from graphql_api.errors import is_client_error
 from graphql_api.metrics import OperationMetrics
@@ -52,10 +53,25 @@ def _should_mask(error: GraphQLError) -> bool:
     return not is_client_error(error)
 
 
-def strip_suggestion(error: GraphQLError) -> None:
-    """'Did you mean …' names fields a client did not ask for: off in production."""
-    if "Did you mean" in error.message:
-        error.message = _SUGGESTION.sub("", error.message)
+class HideSuggestions(SchemaExtension):
+    """Strips "Did you mean …" from error messages: it names fields, arguments and types a
+    client did not ask for. Through strawberry's public hooks: ``on_operation`` sees the result
+    of a query or mutation (validation errors included), ``on_stream_result`` each result of a
+    subscription, before either reaches the client."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        _strip(getattr(self.execution_context.result, "errors", None))
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        _strip(getattr(result, "errors", None))
+        yield
+
+
+def _strip(errors: list[GraphQLError] | None) -> None:
+    for error in errors or ():
+        if "Did you mean" in error.message:
+            error.message = _SUGGESTION.sub("", error.message)
 
 
 class _BuiltOnce(AddValidationRules):
@@ -78,6 +94,7 @@ EXTENSIONS: list[Callable[[], SchemaExtension]] = [
     lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     lambda: _BuiltOnce(_ALIAS_RULES),  # MaxAliasesLimiter
     _in_production(DisableIntrospection),
+    _in_production(HideSuggestions),
     _in_production(
         lambda: MaskErrors(should_mask_error=_should_mask, error_message=MASKED_MESSAGE)
     ),

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
-from django.conf import settings
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from graphql_api.activity.queries import ActivityQueries
 from graphql_api.errors import is_client_error
-from graphql_api.extensions import EXTENSIONS, strip_suggestion
+from graphql_api.extensions import EXTENSIONS
 from graphql_api.jobs.mutations import JobMutations
 from graphql_api.jobs.queries import JobQueries
 from graphql_api.stats.queries import StatsQueries
@@ -31,15 +28,7 @@ class Mutation(JobMutations):
 
 
 class LedgerSchema(strawberry.Schema):
-    """Strips field suggestions unless DEBUG (decided per request); logs server errors only."""
-
-    def _process_errors(
-        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
-    ) -> None:
-        if not settings.DEBUG:
-            for error in errors:
-                strip_suggestion(error)
-        self.process_errors(errors, execution_context)
+    """Logs server errors only; field suggestions are hidden by an extension (``extensions``)."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -49,14 +38,6 @@ class LedgerSchema(strawberry.Schema):
         super().process_errors(server_errors, execution_context)
 
 
-def _build(**kwargs: Any) -> LedgerSchema:
-    return LedgerSchema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
-        extensions=EXTENSIONS,
-        **kwargs,
-    )
-
-
-schema = _build()
+schema = LedgerSchema(
+    query=Query, mutation=Mutation, subscription=Subscription, extensions=EXTENSIONS
+)

@@ -12,6 +12,8 @@ from ledger.operations.jobs import cancel_job
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """No one adds, changes or deletes here, so Django shows every field read-only."""
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -27,19 +29,6 @@ class UserActivityAdmin(ReadOnlyAdmin):
     list_display = ["user", "event_type", "timestamp", "source_model", "source_id"]
     list_filter = ["event_type", "timestamp"]
     search_fields = ["user__username", "metadata"]
-    readonly_fields = [
-        "user",
-        "erased_subject",
-        "event_type",
-        "timestamp",
-        "created_at",
-        "metadata",
-        "source_model",
-        "source_id",
-        "occurrence",
-        "amount",
-        "reverses",
-    ]
     list_select_related = ["user"]
     show_full_result_count = False
 

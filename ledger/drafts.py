@@ -18,6 +18,19 @@ class EventDraft:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     amount: int = 0
 
+    def keyed(self, *, source_model: str, source_id: int, occurrence: int) -> NewEvent:
+        """This draft as the event of a source row, ready to append."""
+        return NewEvent(
+            self.user_id,
+            self.event_type,
+            self.timestamp,
+            self.metadata,
+            source_model,
+            source_id,
+            occurrence,
+            self.amount,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class NewEvent:
@@ -35,9 +48,20 @@ class NewEvent:
     reversed_type: str | None = None
     """For a reversal, the type of the cancelled event: its deltas are subtracted."""
 
-    @property
-    def key(self) -> tuple[str, int, str, int, int]:
-        return (self.source_model, self.source_id, self.event_type, self.user_id, self.occurrence)
+
+@dataclass(frozen=True, slots=True)
+class InsertedEvent:
+    """A new event the recorder inserted: its id, and the event as it was asked for (what the
+    projections fold)."""
+
+    id: int
+    event: NewEvent
+
+    def recorded(self) -> RecordedEvent:
+        event = self.event
+        return RecordedEvent(
+            self.id, event.user_id, event.event_type, event.source_model, event.source_id
+        )
 
 
 @dataclass(frozen=True, slots=True)

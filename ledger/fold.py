@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ledger.drafts import NewEvent
 from ledger.models.activity import EventType
 from ledger.models.stats import COUNTER_FIELDS
+
+Key = tuple[int | str, ...]
+"""The values of a projection row's key columns, in their order (a user's stats: their id)."""
 
 AMOUNT = "amount"
 """Stands for the event's coin amount in a delta table."""
@@ -39,22 +43,42 @@ def event_deltas(event_type: str, *, amount: int = 0, sign: int = 1) -> dict[str
     return deltas
 
 
+def new_event_deltas(event: NewEvent) -> dict[str, int]:
+    """The counter deltas of an event about to be recorded (a reversal: its target's, negated)."""
+    if event.event_type == EventType.REVERSAL:
+        assert event.reversed_type is not None, "a reversal must name the type it cancels"
+        return event_deltas(event.reversed_type, amount=event.amount, sign=-1)
+    return event_deltas(event.event_type, amount=event.amount)
+
+
 @dataclass(slots=True)
-class StatsDelta:
-    """The summed effect of a batch of events on one user's stats."""
+class Delta:
+    """The summed effect of a batch of events on one row of a projection: what each counter
+    gains (or loses), and the latest timestamp among the events."""
 
     counters: dict[str, int]
-    last_activity_at: datetime | None = None
-
-    @classmethod
-    def zero(cls) -> StatsDelta:
-        return cls(counters=dict.fromkeys(COUNTER_FIELDS, 0))
+    latest: datetime | None = None
 
     def add(self, deltas: Mapping[str, int], timestamp: datetime) -> None:
         for field, value in deltas.items():
             self.counters[field] += value
-        if self.last_activity_at is None or timestamp > self.last_activity_at:
-            self.last_activity_at = timestamp
+        if self.latest is None or timestamp > self.latest:
+            self.latest = timestamp
+
+    @property
+    def adds_only(self) -> bool:
+        return all(value >= 0 for value in self.counters.values())
+
+
+def fold_lifetime_stats(events: Sequence[NewEvent]) -> dict[Key, Delta]:
+    """Sum the deltas of ``events`` (exactly the inserted ones) per user."""
+    per_user: dict[Key, Delta] = {}
+    for event in events:
+        key = (event.user_id,)
+        if key not in per_user:
+            per_user[key] = Delta(counters=dict.fromkeys(COUNTER_FIELDS, 0))
+        per_user[key].add(new_event_deltas(event), event.timestamp)
+    return per_user
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ the live one by construction (I3).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -52,7 +53,11 @@ class Source:
         return self.name
 
 
+Dependents = Callable[[Any], Sequence[tuple[Source, models.QuerySet[Any]]]]
+"""For a saved row, the rows of other sources whose translation reads it, by source."""
+
 _registry: dict[str, Source] = {}
+_dependents: defaultdict[str, list[Dependents]] = defaultdict(list)
 
 
 def register_source(
@@ -62,7 +67,8 @@ def register_source(
     translate: Translator,
     rows: Callable[[], models.QuerySet[Any]] | None = None,
 ) -> Source:
-    """Register a source and converge each saved row of it, in the saving transaction."""
+    """Register a source and converge each saved row of it, and the rows that depend on it
+    (``register_dependents``), in the saving transaction."""
     source = Source(
         name=name,
         model=model,
@@ -76,14 +82,26 @@ def register_source(
     ) -> None:
         if raw:  # fixture loading writes history as it was; backfill records it
             return
-        from ledger.services.convergence import converge_rows
+        from ledger.services.convergence import converge_saved
 
-        converge_rows(source=source, rows=[instance])
+        converge_saved(source=source, row=instance)
 
     post_save.connect(
         converge_saved_row, sender=model, weak=False, dispatch_uid=f"ledger-source:{name}"
     )
     return source
+
+
+def register_dependents(*, source: str, dependents: Dependents) -> None:
+    """Whenever a row of ``source`` is saved, also re-converge the rows ``dependents`` finds for
+    it: rows whose translation reads the saved one (a tournament's result lists who took part,
+    so it depends on the tournament's registrations)."""
+    _dependents[source].append(dependents)
+
+
+def dependents_of(name: str, row: Any) -> list[tuple[Source, models.QuerySet[Any]]]:
+    """What every ``register_dependents`` of source ``name`` finds for ``row``, in order."""
+    return [found for find in _dependents.get(name, ()) for found in find(row)]
 
 
 def get_source(name: str) -> Source:

@@ -21,10 +21,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def stats_of() -> Any:
     """Stored stats of a user as a dict of the fields recompute returns."""
     from ledger.models import UserProfileStats
-    from ledger.services.stats import STATS_FIELDS
+    from ledger.projections import LIFETIME_STATS
 
     def read(user: Any) -> dict[str, Any]:
-        row = UserProfileStats.objects.filter(user=user).values(*STATS_FIELDS).first()
+        row = UserProfileStats.objects.filter(user=user).values(*LIFETIME_STATS.fields).first()
         return row or {}
 
     return read

@@ -1,12 +1,7 @@
-from django.apps import AppConfig
+from esports import platform_app
 
 
-class AchievementsConfig(AppConfig):
+class AchievementsConfig(platform_app.PlatformAppConfig):
     name = "esports.achievements"
     label = "achievements"
     verbose_name = "Achievements"
-
-    def ready(self) -> None:
-        from esports.achievements.activity import register
-
-        register()

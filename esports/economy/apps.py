@@ -1,13 +1,11 @@
-from django.apps import AppConfig
+from esports import platform_app
 
 
-class EconomyConfig(AppConfig):
+class EconomyConfig(platform_app.PlatformAppConfig):
     name = "esports.economy"
     label = "economy"
     verbose_name = "DeltaCoin economy"
 
     def ready(self) -> None:
+        super().ready()
         from esports.economy import receivers  # noqa: F401
-        from esports.economy.activity import register
-
-        register()

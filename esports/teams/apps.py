@@ -1,12 +1,7 @@
-from django.apps import AppConfig
+from esports import platform_app
 
 
-class TeamsConfig(AppConfig):
+class TeamsConfig(platform_app.PlatformAppConfig):
     name = "esports.teams"
     label = "teams"
     verbose_name = "Teams"
-
-    def ready(self) -> None:
-        from esports.teams.activity import register
-
-        register()

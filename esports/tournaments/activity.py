@@ -2,22 +2,30 @@
 
 Each translator is a pure function of a row as it stands now; the ledger converges what is
 recorded to it, so corrections (a changed winner, a no-show after check-in) need no code here.
-Team rows fan out to the members of the team at the time of the event.
+Team rows fan out to the members of the team at the time of the event. Rows whose translation
+reads other rows (a result reads who took part; team rows read memberships) are registered as
+their dependents: the ledger re-converges them, in its one lock order, when those are saved.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, Q
-from django.db.models.signals import post_save
+from django.db.models import Prefetch, Q, QuerySet, Subquery
 
 from esports.teams.models import TeamMembership
 from esports.tournaments.models import Match, Registration, Tournament, TournamentResult
 from ledger.drafts import EventDraft
 from ledger.models import EventType
-from ledger.services.convergence import converge_rows
-from ledger.sources import UNSETTLED, Source, Translation, register_source
+from ledger.sources import (
+    UNSETTLED,
+    Dependents,
+    Source,
+    Translation,
+    register_dependents,
+    register_source,
+)
 
 PLACEMENT_EVENTS = {
     1: EventType.TOURNAMENT_WON,
@@ -53,18 +61,21 @@ def translate_registration(registration: Registration) -> list[EventDraft]:
     if registration.was_confirmed:
         assert registration.confirmed_at is not None
         at = registration.confirmed_at
-        drafts += [
-            EventDraft(user_id, EventType.TOURNAMENT_REGISTERED, at, metadata)
-            for user_id in registration.member_ids_at(at)
-        ]
+        drafts += _for_members(registration, EventType.TOURNAMENT_REGISTERED, at, metadata)
     if registration.took_part:
         assert registration.checked_in_at is not None
         at = registration.checked_in_at
-        drafts += [
-            EventDraft(user_id, EventType.TOURNAMENT_JOINED, at, metadata)
-            for user_id in registration.member_ids_at(at)
-        ]
+        drafts += _for_members(registration, EventType.TOURNAMENT_JOINED, at, metadata)
     return drafts
+
+
+def _for_members(
+    registration: Registration, event_type: str, at: datetime, metadata: dict[str, Any]
+) -> list[EventDraft]:
+    """One draft for each user the registration stands for at ``at`` (a team's members then)."""
+    return [
+        EventDraft(user_id, event_type, at, metadata) for user_id in registration.member_ids_at(at)
+    ]
 
 
 def translate_match(match: Match) -> Translation:
@@ -103,10 +114,7 @@ def translate_result(result: TournamentResult) -> list[EventDraft]:
     drafts: list[EventDraft] = []
     for place, registration in result.placements():
         metadata = {**base, "placement": place, **_side_metadata(registration)}
-        drafts += [
-            EventDraft(user_id, PLACEMENT_EVENTS[place], at, metadata)
-            for user_id in registration.member_ids_at(at)
-        ]
+        drafts += _for_members(registration, PLACEMENT_EVENTS[place], at, metadata)
     placement_of = {registration.pk: place for place, registration in result.placements()}
     for registration in _registrations_of(result.tournament):
         if registration.took_part:
@@ -115,10 +123,7 @@ def translate_result(result: TournamentResult) -> list[EventDraft]:
                 "placement": placement_of.get(registration.pk),
                 **_side_metadata(registration),
             }
-            drafts += [
-                EventDraft(user_id, EventType.TOURNAMENT_COMPLETED, at, metadata)
-                for user_id in registration.member_ids_at(at)
-            ]
+            drafts += _for_members(registration, EventType.TOURNAMENT_COMPLETED, at, metadata)
     return drafts
 
 
@@ -139,105 +144,51 @@ def _registrations_of(tournament: Tournament) -> list[Registration]:
 _side = ("user__profile", "team")
 
 
-_LOCK: dict[str, Any] = {"of": ("self",), "no_key": True}
-"""Re-converging a row another transaction may be saving: wait for it and read it as committed,
-so the plan never pairs a stale row with fresher events. Rows are taken in primary-key order
-(registrations, then matches, then results) and NO KEY so foreign-key checks are not blocked."""
+def _result_of_tournament(results: Source) -> Dependents:
+    """A result's tournament_completed events follow who took part: a registration changed
+    after the result (a late no-show or check-in) re-converges it."""
+
+    def find(registration: Registration) -> list[tuple[Source, QuerySet[Any]]]:
+        return [(results, results.rows().filter(tournament_id=registration.tournament_id))]
+
+    return find
 
 
-_LOCKED_RESULT = "_ledger_locked_result"
-"""Where ``lock_result`` leaves the tournament's result for ``_reconverge_result`` (or None)."""
-
-
-def lock_result(sender: Any, instance: Registration, raw: bool = False, **_: Any) -> None:
-    """post_save, before the registration's own receiver records anything: lock the
-    tournament's result.
-
-    The save then records the registration's events (stats row locks) and re-converges the
-    result. A backfill batch of results share-locks them first and takes stats locks after, so
-    waiting for the result while holding stats locks could deadlock with it. Taken here, the
-    order is the one every writer keeps: registration, result, stats. (Taken in pre_save, before
-    the registration's own row, it would invert the order a membership save keeps.)"""
-    if raw:
-        return
-    result = (
-        TournamentResult.objects.filter(tournament_id=instance.tournament_id)
-        .select_related("tournament", "winner__team", "runner_up__team")
-        .select_related("third_place__team", "fourth_place__team")
-        .select_for_update(**_LOCK)
-        .first()
-    )
-    setattr(instance, _LOCKED_RESULT, result)
-
-
-def _reconverge_result(result_source: Source) -> Any:
-    """A result's tournament_completed events follow who took part: re-converge it when a
-    registration of its tournament changes after it (a late no-show or check-in)."""
-
-    def receiver(sender: Any, instance: Registration, raw: bool = False, **_: Any) -> None:
-        if raw:
-            return
-        result = instance.__dict__.pop(_LOCKED_RESULT, None)
-        if result is not None:
-            converge_rows(source=result_source, rows=[result])
-
-    return receiver
-
-
-def _reconverge_team_rows(registrations: Source, matches: Source, results: Source) -> Any:
+def _team_rows(registrations: Source, matches: Source, results: Source) -> Dependents:
     """Memberships decide who a team's events go to at each moment, and are often written after
-    the fact (a backdated join, a leave recorded later): re-converge the team's rows they touch.
+    the fact (a backdated join, a leave recorded later): a membership re-converges the team's
+    registrations, and its matches and results since the membership began.
 
     Events before the membership began cannot change; a ``joined_at`` edited to a later time is
     the one case this misses (reconcile finds it).
     """
 
-    def receiver(sender: Any, instance: TeamMembership, raw: bool = False, **_: Any) -> None:
-        if raw:
-            return
-        regs = list(
-            registrations.rows()
-            .filter(team_id=instance.team_id)
-            .order_by("pk")
-            .select_for_update(**_LOCK)
-        )
-        if not regs:
-            return
-        ids = [registration.pk for registration in regs]
-        since = instance.joined_at
-        # Every row is locked before anything is recorded: recording takes stats row locks, and
-        # a source row lock waited for while holding them could deadlock with a backfill batch,
-        # which share-locks its rows first and takes stats locks after.
-        played = list(
-            matches.rows()
-            .filter(
-                Q(participant1_id__in=ids) | Q(participant2_id__in=ids), completed_at__gte=since
-            )
-            .order_by("pk")
-            .select_for_update(**_LOCK)
-        )
-        placed = list(
-            results.rows()
-            .filter(
-                tournament_id__in={registration.tournament_id for registration in regs},
-                created_at__gte=since,
-            )
-            .order_by("pk")
-            .select_for_update(**_LOCK)
-        )
-        converge_rows(source=registrations, rows=regs)
-        if played:
-            converge_rows(source=matches, rows=played)
-        if placed:
-            converge_rows(source=results, rows=placed)
+    def find(membership: TeamMembership) -> list[tuple[Source, QuerySet[Any]]]:
+        team_registrations = Registration.objects.filter(team_id=membership.team_id)
+        since = membership.joined_at
+        return [
+            (registrations, registrations.rows().filter(team_id=membership.team_id)),
+            (
+                matches,
+                matches.rows().filter(
+                    Q(participant1_id__in=Subquery(team_registrations.values("pk")))
+                    | Q(participant2_id__in=Subquery(team_registrations.values("pk"))),
+                    completed_at__gte=since,
+                ),
+            ),
+            (
+                results,
+                results.rows().filter(
+                    tournament_id__in=Subquery(team_registrations.values("tournament_id")),
+                    created_at__gte=since,
+                ),
+            ),
+        ]
 
-    return receiver
+    return find
 
 
 def register() -> None:
-    # Before the registration source's own receiver, which register_source connects: receivers
-    # run in the order they were connected (see lock_result).
-    post_save.connect(lock_result, sender=Registration, dispatch_uid="tournaments:lock-result")
     registration_source = register_source(
         name="tournaments.registration",
         model=Registration,
@@ -275,16 +226,10 @@ def register() -> None:
             ),
         ),
     )
-    # After the registration's own receiver: the result is converged from the saved registration.
-    post_save.connect(
-        _reconverge_result(result_source),
-        sender=Registration,
-        weak=False,
-        dispatch_uid="tournaments:reconverge-result",
+    register_dependents(
+        source=registration_source.name, dependents=_result_of_tournament(result_source)
     )
-    post_save.connect(
-        _reconverge_team_rows(registration_source, match_source, result_source),
-        sender=TeamMembership,
-        weak=False,
-        dispatch_uid="tournaments:reconverge-team-rows",
+    register_dependents(
+        source="teams.membership",
+        dependents=_team_rows(registration_source, match_source, result_source),
     )

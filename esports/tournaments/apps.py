@@ -1,12 +1,7 @@
-from django.apps import AppConfig
+from esports import platform_app
 
 
-class TournamentsConfig(AppConfig):
+class TournamentsConfig(platform_app.PlatformAppConfig):
     name = "esports.tournaments"
     label = "tournaments"
     verbose_name = "Tournaments"
-
-    def ready(self) -> None:
-        from esports.tournaments.activity import register
-
-        register()

@@ -80,8 +80,7 @@ class JobMutations:
 
     @strawberry.mutation(description="Export your own activity (GDPR Art. 15).")
     async def export_my_data(self, info: Info) -> LedgerJobNode:
-        viewer = viewer_of(info)
-        require_signed_in(viewer)
+        viewer = require_signed_in(viewer_of(info))
         return await _submit(LedgerJob.Kind.EXPORT, {"user_id": int(viewer.pk)}, viewer)
 
     @strawberry.mutation(

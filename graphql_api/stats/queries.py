@@ -1,4 +1,4 @@
-"""stats, statsByPeriod, economySummary and leaderboard: thin resolvers over ledger selectors."""
+"""stats, statsByPeriod, economySummary and leaderboard: thin resolvers over read models."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import strawberry
 from django.contrib.auth import get_user_model
 from strawberry.types import Info
 
+from esports.economy.summary import economy_summary
 from graphql_api.context import db, no_such_user, requested_user_id, subject_of, viewer_of
 from graphql_api.errors import BadInput
 from graphql_api.pagination import MAX_ID, decode_cursor, encode_cursor, page_info
@@ -30,7 +31,6 @@ from ledger.selectors import (
     BoardPosition,
     LeaderboardRow,
     Page,
-    economy_summary,
     existing_user_stats,
     leaderboard_page,
     leaderboard_position,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from esports.tournaments.history import tournament_history_page
 from graphql_api.context import db, subject_of, viewer_of
 from graphql_api.pagination import encode_cursor, page_info, to_page_request
 from graphql_api.permissions import can_see_economy, require_activity
@@ -13,7 +14,6 @@ from graphql_api.tournaments.types import (
     TournamentParticipationConnection,
     TournamentParticipationEdge,
 )
-from ledger.selectors import tournament_history_page
 
 HISTORY_CURSOR = "history"
 

@@ -83,9 +83,6 @@ class UserActivityQuerySet(models.QuerySet["UserActivity"]):
     def update_or_create(self, *args: Any, **kwargs: Any) -> NoReturn:
         _refuse("update_or_create()")
 
-    def for_user(self, user_id: int) -> UserActivityQuerySet:
-        return self.filter(user_id=user_id)
-
 
 UserActivityManager = models.Manager.from_queryset(UserActivityQuerySet)
 

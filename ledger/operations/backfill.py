@@ -4,11 +4,12 @@ Rows are walked in keyset (pk) batches straight from ``source.rows()``; each bat
 own transaction together with the source's checkpoint, so a killed run resumes after the last
 committed batch and loses or duplicates nothing (I2). Memory is bounded by the batch size.
 
-On PostgreSQL the next batch is read and translated by a reader thread (its own connection) while
-this one is written: half the work is Python and half the database, and they overlap. A row read
-ahead may change before its batch is written, so the write transaction share-locks the batch's
-rows and re-reads the few whose version (``xmin``) moved: a batch always converges rows as they
-stand when it commits, and a live save of one of them waits for that commit (docs/decisions/0004).
+Where the recorder allows it (PostgreSQL), the next batch is read and translated by a reader
+thread (its own connection) while this one is written: half the work is Python and half the
+database, and they overlap. A row read ahead may change before its batch is written, so the write
+transaction locks the batch's rows and re-reads the few whose version moved
+(``Recorder.changed_since_read``): a batch always converges rows as they stand when it commits,
+and a live save of one of them waits for that commit (docs/decisions/0004).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from django.utils import timezone
 from ledger.drafts import EventDraft, NewEvent
 from ledger.models import BackfillCheckpoint
 from ledger.operations.progress import ProgressCallback
-from ledger.services import pg_batch
+from ledger.recorders import recorder
 from ledger.services.convergence import plan_translations, translate_rows
 from ledger.services.recording import record_activity
 from ledger.sources import Source, all_sources, get_source
@@ -105,14 +106,14 @@ def backfill_activity(
     """Record the events the sources' rows stand for and the ledger lacks; report per source.
 
     ``only_user_ids`` limits what is recorded to those users' events (reconcile ``--user``); such a
-    partial walk neither reads nor moves the checkpoints. ``read_ahead`` (default: on PostgreSQL,
-    outside a transaction, where a second connection sees the same rows) reads the next batch in
-    a thread while the current one is written.
+    partial walk neither reads nor moves the checkpoints. ``read_ahead`` (default: where the
+    recorder allows it, outside a transaction, where a second connection sees the same rows)
+    reads the next batch in a thread while the current one is written.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     if read_ahead is None:
-        read_ahead = connection.vendor == "postgresql" and not connection.in_atomic_block
+        read_ahead = recorder().can_read_ahead and not connection.in_atomic_block
     selected = resolve_sources(sources)
     use_checkpoints = not dry_run and only_user_ids is None
     report = BackfillReport(dry_run=dry_run)
@@ -163,26 +164,20 @@ class _Batch:
 
     last_pk: int
     versions: dict[int, str | None]
-    """Every row read, by pk: its PostgreSQL version (``xmin``) as read; None on other backends."""
+    """Every row read, by pk: its version as read (``Recorder.read_versioned``)."""
     translations: dict[int, Sequence[EventDraft]]
     """What the settled rows stand for, by pk, in pk order."""
 
 
 def _read_batch(source: Source, after_pk: int, size: int) -> _Batch | None:
     """The next ``size`` rows after ``after_pk``, translated; None when the source is done."""
-    rows_query = source.rows().filter(pk__gt=after_pk).order_by("pk")
-    versioned = connection.vendor == "postgresql"
-    if versioned:
-        rows_query = pg_batch.with_row_version(rows_query)
-    rows = list(rows_query[:size])
+    rows, versions = recorder().read_versioned(
+        source.rows().filter(pk__gt=after_pk).order_by("pk")[:size]
+    )
     if not rows:
         return None
     return _Batch(
-        last_pk=int(rows[-1].pk),
-        versions={
-            int(row.pk): getattr(row, pg_batch.ROW_VERSION) if versioned else None for row in rows
-        },
-        translations=translate_rows(source, rows),
+        last_pk=int(rows[-1].pk), versions=versions, translations=translate_rows(source, rows)
     )
 
 
@@ -297,12 +292,9 @@ def _is_deadlock(error: OperationalError) -> bool:
 
 
 def _settle(source: Source, batch: _Batch) -> dict[int, Sequence[EventDraft]]:
-    """The batch's translations as its rows stand now, in the writing transaction: on PostgreSQL
-    the rows are share-locked and those changed (or deleted) since they were read are re-read."""
-    if connection.vendor != "postgresql":
-        return batch.translations
-    current = pg_batch.share_lock(source.model, list(batch.versions))
-    changed = {pk for pk, version in batch.versions.items() if current.get(pk) != version}
+    """The batch's translations as its rows stand now, in the writing transaction: the rows are
+    locked and those changed (or deleted) since they were read are re-read."""
+    changed = recorder().changed_since_read(source.model, batch.versions)
     if not changed:
         return batch.translations
     logger.debug("backfill of %s: %d rows changed since read", source.name, len(changed))

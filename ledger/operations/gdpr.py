@@ -6,7 +6,7 @@ it re-points the user's events to an ``ErasedSubject``, scrubs their name from e
 mentions them, and deletes their stats row, all in one transaction. Convergence skips erased
 digests, so no later backfill, reconcile or re-save records anything for them again; a save
 running at the same moment is ordered against the erasure by a lock on the user's row
-(``pg_batch.hold_users``), so it cannot slip its events in after the re-pointing.
+(``Recorder.hold_users``), so it cannot slip its events in after the re-pointing.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from typing import Any, TextIO
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
-from django.db.models import Q, Subquery
+from django.db import transaction
+from django.db.models import Q, QuerySet, Subquery
 
 from ledger.models import ErasedSubject, UserActivity, UserProfileStats
 from ledger.models.activity import unguarded_event_writes
 from ledger.models.erasure import user_digest
-from ledger.services.stats import STATS_FIELDS
+from ledger.projections import LIFETIME_STATS
+from ledger.recorders import recorder
 
 EXPORT_CHUNK = 2000
 ERASED = "[erased]"
@@ -49,12 +50,14 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True)
 
 
-def export_user_activity(*, user: Any, out: TextIO, chunk_size: int = EXPORT_CHUNK) -> int:
+def export_user_activity(
+    *, user: AbstractBaseUser, out: TextIO, chunk_size: int = EXPORT_CHUNK
+) -> int:
     """Write ``{"user", "stats", "events"}`` for ``user`` to ``out``; return how many events.
 
     Every event is included, reversals too, oldest first, read with ``iterator(chunk_size)``.
     """
-    stats = UserProfileStats.objects.filter(user_id=user.pk).values(*STATS_FIELDS).first()
+    stats = UserProfileStats.objects.filter(user_id=user.pk).values(*LIFETIME_STATS.fields).first()
     about = {
         "id": user.pk,
         "username": user.get_username(),
@@ -76,17 +79,13 @@ def export_user_activity(*, user: Any, out: TextIO, chunk_size: int = EXPORT_CHU
     return count
 
 
-def anonymize_user(
-    *, user: Any, requested_by: AbstractBaseUser | None = None, public_id: uuid.UUID | None = None
-) -> ErasedSubject:
+def anonymize_user(*, user: AbstractBaseUser, public_id: uuid.UUID | None = None) -> ErasedSubject:
     """Erase ``user`` from the ledger; idempotent. ``public_id`` names a new erased subject.
 
-    ``requested_by`` is accepted for the audit trail the job keeps; the service itself stores no
-    record of who the subject was.
-    """
+    It keeps no record of who the subject was (the job that asked keeps who asked)."""
     digest = user_digest(user.pk)
     with transaction.atomic():
-        # First: waits for saves that hold the user (pg_batch.hold_users) to commit, so their
+        # First: waits for saves that hold the user (Recorder.hold_users) to commit, so their
         # events are re-pointed below; saves that come later wait, then find the user erased.
         _lock_user(user.pk)
         subject = ErasedSubject.objects.filter(user_digest=digest).first()
@@ -94,7 +93,7 @@ def anonymize_user(
             subject = ErasedSubject.objects.create(
                 user_digest=digest, public_id=public_id or uuid.uuid4()
             )
-        with _erasure_allowed(), unguarded_event_writes():
+        with recorder().erasure_allowed(), unguarded_event_writes():
             candidates = _candidate_events(user_id=user.pk, subject=subject)
             names = _personal_strings(user, candidates)
             rewrites: dict[int, Any] = {}
@@ -114,21 +113,7 @@ def _lock_user(user_id: int) -> None:
     list(get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk"))
 
 
-class _erasure_allowed:
-    """``SET LOCAL ledger.erasure = 'on'`` on PostgreSQL for this block, closed again after."""
-
-    def __enter__(self) -> None:
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL ledger.erasure = 'on'")
-
-    def __exit__(self, *exc: object) -> None:
-        if connection.vendor == "postgresql" and exc[0] is None:
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL ledger.erasure = 'off'")
-
-
-def _candidate_events(*, user_id: int, subject: ErasedSubject) -> Any:
+def _candidate_events(*, user_id: int, subject: ErasedSubject) -> QuerySet[UserActivity]:
     """Events that may name the user: theirs, and every event of the same source rows.
 
     One semi-join per source model (a handful), so a long history is never pulled into Python.
@@ -141,7 +126,7 @@ def _candidate_events(*, user_id: int, subject: ErasedSubject) -> Any:
     return UserActivity.objects.filter(where).order_by("id")
 
 
-def _personal_strings(user: Any, candidates: Any) -> set[str]:
+def _personal_strings(user: AbstractBaseUser, candidates: QuerySet[UserActivity]) -> set[str]:
     """The user's username and email, and every name metadata gave them (display names change)."""
     names = {user.get_username(), getattr(user, "email", "") or ""}
     full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""

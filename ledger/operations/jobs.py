@@ -366,11 +366,7 @@ def _run_anonymize(
 ) -> tuple[dict[str, Any], Any]:
     user = _user(_subject_id(job, user_id))
     with transaction.atomic():
-        subject = anonymize_user(
-            user=user,
-            requested_by=job.requested_by,
-            public_id=uuid.UUID(job.parameters["erased_subject"]),
-        )
+        subject = anonymize_user(user=user, public_id=uuid.UUID(job.parameters["erased_subject"]))
         if str(subject.public_id) != job.parameters["erased_subject"]:
             raise InvalidJobError("The erased subject changed while the job was queued.")
         _forget_in_jobs(user_id=user.pk, subject=subject, keep=job.pk)

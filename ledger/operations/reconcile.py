@@ -22,7 +22,8 @@ from ledger.models.erasure import user_digest
 from ledger.operations.backfill import backfill_activity
 from ledger.operations.gdpr import anonymize_user
 from ledger.operations.progress import ProgressCallback
-from ledger.services.stats import STATS_FIELDS, StatsValues, recompute_stats_for
+from ledger.projections import LIFETIME_STATS
+from ledger.services.stats import StatsValues, recompute_stats_for
 
 USER_CHUNK = 2000
 
@@ -190,7 +191,9 @@ def _check_chunk(chunk: list[tuple[int, str]], *, report: ReconcileReport, fix: 
     expected = recompute_stats_for(user_ids=ids)
     stored = {
         row["user_id"]: row
-        for row in UserProfileStats.objects.filter(user_id__in=ids).values("user_id", *STATS_FIELDS)
+        for row in UserProfileStats.objects.filter(user_id__in=ids).values(
+            "user_id", *LIFETIME_STATS.fields
+        )
     }
     to_fix: list[int] = []
     without_row: list[int] = []
@@ -211,7 +214,7 @@ def _check_chunk(chunk: list[tuple[int, str]], *, report: ReconcileReport, fix: 
 
 def _diff(expected: StatsValues, current: dict[str, Any] | None) -> list[FieldDrift]:
     diffs = []
-    for name in STATS_FIELDS:
+    for name in LIFETIME_STATS.fields:
         now = current[name] if current is not None else (None if name == "last_activity_at" else 0)
         if expected[name] != now:
             diffs.append(FieldDrift(name, expected[name], now))
@@ -240,13 +243,13 @@ def _repair(user_ids: list[int], without_row: Collection[int]) -> tuple[int, int
         changed = []
         for row in rows:
             values = fresh[row.user_id]
-            if any(getattr(row, name) != values[name] for name in STATS_FIELDS):
-                for name in STATS_FIELDS:
+            if any(getattr(row, name) != values[name] for name in LIFETIME_STATS.fields):
+                for name in LIFETIME_STATS.fields:
                     setattr(row, name, values[name])
                 row.stats_updated_at = now
                 changed.append(row)
         if changed:
             UserProfileStats.objects.bulk_update(
-                changed, [*STATS_FIELDS, "stats_updated_at"], batch_size=500
+                changed, [*LIFETIME_STATS.fields, "stats_updated_at"], batch_size=500
             )
     return len(missing), len(changed)

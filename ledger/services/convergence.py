@@ -19,9 +19,9 @@ from django.utils import timezone
 from ledger.drafts import EventDraft, NewEvent, RecordedEvent
 from ledger.models import ErasedSubject, EventType, UserActivity
 from ledger.models.erasure import user_digest
-from ledger.services import pg_batch
+from ledger.recorders import recorder
 from ledger.services.recording import record_activity
-from ledger.sources import Source, Unsettled
+from ledger.sources import Source, Unsettled, dependents_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +40,6 @@ class ConvergenceResult:
 
     planned: list[NewEvent] = field(default_factory=list)
     recorded: list[RecordedEvent] = field(default_factory=list)
-    rows_seen: int = 0
-
-    def counts(self) -> Counter[tuple[str, str]]:
-        """Planned events per (source, event type)."""
-        return Counter((event.source_model, event.event_type) for event in self.planned)
 
 
 def converge_rows(
@@ -52,15 +47,34 @@ def converge_rows(
 ) -> ConvergenceResult:
     """Bring the ledger in line with what ``rows`` stand for now; in one transaction."""
     if dry_run:
-        return ConvergenceResult(
-            planned=plan_convergence(source=source, rows=rows), rows_seen=len(rows)
-        )
+        return ConvergenceResult(planned=plan_convergence(source=source, rows=rows))
     with transaction.atomic(savepoint=False):  # the plan's reads and locks hold for the write
         plan = plan_convergence(source=source, rows=rows)
-        result = ConvergenceResult(planned=plan, rows_seen=len(rows))
+        result = ConvergenceResult(planned=plan)
         if plan:
             result.recorded = record_activity(events=plan)
     return result
+
+
+def converge_saved(*, source: Source, row: models.Model) -> None:
+    """Converge a saved row and the rows that depend on it (``register_dependents``), in the
+    order every writer keeps:
+    source rows first, then the users and projection rows that recording locks.
+
+    The saved row is held by its own UPDATE; the dependents are locked here, source by source in
+    primary-key order, before anything is recorded. A source row waited for while holding
+    projection locks could deadlock with a backfill batch, which locks its rows first
+    (decision 0004). NO KEY: foreign-key checks against the rows are not blocked; waiting for a
+    transaction that is saving one of them means it is read as committed, so a plan never pairs
+    a stale row with fresher events."""
+    locked = [
+        (dependent, list(rows.order_by("pk").select_for_update(of=("self",), no_key=True)))
+        for dependent, rows in dependents_of(source.name, row)
+    ]
+    converge_rows(source=source, rows=[row])
+    for dependent, dependent_rows in locked:
+        if dependent_rows:
+            converge_rows(source=dependent, rows=dependent_rows)
 
 
 def plan_convergence(*, source: Source, rows: Sequence[models.Model]) -> list[NewEvent]:
@@ -113,17 +127,11 @@ def plan_translations(
                 reversed_events.append(event)
         for key, draft in wanted.items():
             if key not in active or key in stale:
+                # occurrence: earlier reversals, plus the one appended now for a stale event
+                occurrence = reversed_count[key] + (key in stale)
                 appends.append(
-                    NewEvent(
-                        user_id=draft.user_id,
-                        event_type=draft.event_type,
-                        timestamp=draft.timestamp,
-                        metadata=draft.metadata,
-                        source_model=source.name,
-                        source_id=source_id,
-                        # earlier reversals, plus the one appended now for a stale event
-                        occurrence=reversed_count[key] + (key in stale),
-                        amount=draft.amount,
+                    draft.keyed(
+                        source_model=source.name, source_id=source_id, occurrence=occurrence
                     )
                 )
     if not reversals and not appends:
@@ -140,11 +148,11 @@ def plan_translations(
 
 
 def _erased_users_held(user_ids: Iterable[int]) -> set[int]:
-    """Which of the users are erased, read after locking them against an erasure in progress
-    (PostgreSQL, in the writing transaction; see ``pg_batch.hold_users``)."""
+    """Which of the users are erased, read after holding them against an erasure in progress
+    (in the writing transaction; see ``Recorder.hold_users``)."""
     users = set(user_ids)
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
-        pg_batch.hold_users(list(users))
+    if connection.in_atomic_block:
+        recorder().hold_users(users)
     return _erased_user_ids(users)
 
 
@@ -188,7 +196,7 @@ def _recorded_by_source_id(
     """Per source row: its standing events by (type, user), and how many of each were reversed."""
     rows = (
         UserActivity.objects.filter(
-            pg_batch.in_values(UserActivity, "source_id", source_ids, "bigint"),
+            recorder().in_values(UserActivity, "source_id", source_ids),
             # The bounds keep the lookup an index range scan even when the planner's statistics
             # are stale (a freshly backfilled table): a batch's ids are one keyset range.
             source_id__gte=min(source_ids),
@@ -235,6 +243,6 @@ def _erased_user_ids(user_ids: Iterable[int]) -> set[int]:
     if not digests:
         return set()
     found = ErasedSubject.objects.filter(
-        pg_batch.in_values(ErasedSubject, "user_digest", list(digests), "text")
+        recorder().in_values(ErasedSubject, "user_digest", list(digests))
     ).values_list("user_digest", flat=True)
     return {digests[digest] for digest in found}

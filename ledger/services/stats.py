@@ -12,10 +12,9 @@ from django.db.models.functions import Coalesce
 
 from ledger.fold import KindTotal, fold_totals
 from ledger.models import UserActivity
-from ledger.models.stats import COUNTER_FIELDS
 
 StatsValues = dict[str, Any]
-"""Every counter of ``UserProfileStats`` and ``last_activity_at``."""
+"""A value for each of ``LIFETIME_STATS.fields``: every counter and ``last_activity_at``."""
 
 
 def recompute_stats(user: Any) -> StatsValues:
@@ -55,6 +54,3 @@ def recompute_stats_for(*, user_ids: Iterable[int]) -> dict[int, StatsValues]:
         values["last_activity_at"] = last_seen.get(user_id)
         result[user_id] = values
     return result
-
-
-STATS_FIELDS: tuple[str, ...] = (*COUNTER_FIELDS, "last_activity_at")

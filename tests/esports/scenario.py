@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 
 from esports.tournaments.models import Match, Registration
 from ledger.models import EventType, UserActivity, UserProfileStats
-from ledger.services.stats import STATS_FIELDS, recompute_stats_for
+from ledger.projections import LIFETIME_STATS
+from ledger.services.stats import recompute_stats_for
 
 Row = tuple[str, str]
 
@@ -36,9 +37,9 @@ def events(**filters: Any) -> list[Row]:
 def stored_stats(user_id: int | None) -> dict[str, Any]:
     """A user's stored stats; a user without a row reads as all zeros."""
     assert user_id is not None
-    row = UserProfileStats.objects.filter(user_id=user_id).values(*STATS_FIELDS).first()
+    row = UserProfileStats.objects.filter(user_id=user_id).values(*LIFETIME_STATS.fields).first()
     if row is None:
-        return {**{name: 0 for name in STATS_FIELDS}, "last_activity_at": None}
+        return {**{name: 0 for name in LIFETIME_STATS.fields}, "last_activity_at": None}
     return row
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from esports.tournaments.models import Match, Registration
 from ledger.drafts import NewEvent, RecordedEvent
 from ledger.models import EventType, UserActivity
-from ledger.services import recording
+from ledger.recorders.portable import PortableRecorder
 from ledger.services.recording import record_activity
 from ledger.signals import activity_recorded
 from tests.esports.scenario import assert_stats_fold_everywhere, stored_stats
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 NOW = timezone.now()
 USER_LOCK = int(connection.vendor == "postgresql")
-"""The statement that locks a save's users against a concurrent erasure (pg_batch.hold_users)."""
+"""The statement that locks a save's users against a concurrent erasure (Recorder.hold_users)."""
 
 
 def _event(user_id: int, event_type: str, source_id: int = 1, **extra: Any) -> NewEvent:
@@ -137,7 +137,7 @@ def test_a_reversal_subtracts_its_targets_deltas_and_amount() -> None:
 
 
 def test_large_batches_are_chunked(monkeypatch: Any) -> None:
-    monkeypatch.setattr(recording, "INSERT_CHUNK", 3)
+    monkeypatch.setattr(PortableRecorder, "rows_per_statement", 3)
     users = [UserFactory.create() for _ in range(3)]
     batch = [_event(u.pk, EventType.MATCH_PLAYED, source_id=i) for i in range(4) for u in users]
     assert len(record_activity(events=batch + batch[:5])) == 12

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ledger.exceptions import LedgerError
+from ledger.management.common import user_named
 from ledger.operations.jobs import run_job_now
 
 
@@ -21,12 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("username")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user_model = get_user_model()
-        user = user_model._default_manager.filter(
-            **{user_model.USERNAME_FIELD: options["username"]}
-        ).first()
-        if user is None:
-            raise CommandError(f"Unknown username {options['username']!r}.")
+        user = user_named(options["username"])
         try:
             job, subject = run_job_now(kind="anonymize", parameters={"user_id": user.pk})
         except LedgerError as error:

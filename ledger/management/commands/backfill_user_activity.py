@@ -5,12 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any, TextIO, cast
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from ledger.exceptions import LedgerError
+from ledger.management.common import run_with_progress
 from ledger.operations.backfill import BackfillReport
-from ledger.operations.jobs import run_job_now
-from ledger.operations.progress import console_progress
 
 
 class Command(BaseCommand):
@@ -34,13 +32,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
         parameters = {"sources": options["sources"], "dry_run": options["dry_run"]}
-        try:
-            with console_progress(
-                description="backfill", stream=cast(TextIO, self.stdout._out)
-            ) as progress:
-                job, report = run_job_now(kind="backfill", parameters=parameters, progress=progress)
-        except LedgerError as error:
-            raise CommandError(str(error)) from error
+        job, report = run_with_progress(
+            kind="backfill", parameters=parameters, stream=cast(TextIO, self.stdout._out)
+        )
         self._summary(report, time.monotonic() - started, job.pk)
 
     def _summary(self, report: BackfillReport, elapsed: float, job_id: int) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO, cast
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ledger.exceptions import LedgerError
+from ledger.management.common import user_named
 from ledger.operations.jobs import run_job_now
 
 
@@ -20,13 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", metavar="FILE", help="Write here instead of stdout.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user_model = get_user_model()
-        user = user_model._default_manager.filter(
-            **{user_model.USERNAME_FIELD: options["username"]}
-        ).first()
-        if user is None:
-            raise CommandError(f"Unknown username {options['username']!r}.")
-        parameters = {"user_id": user.pk}
+        parameters = {"user_id": user_named(options["username"]).pk}
         try:
             if options["output"]:
                 with open(options["output"], "w", encoding="utf-8") as out:

@@ -14,9 +14,7 @@ from typing import Any, TextIO, cast
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ledger.exceptions import LedgerError
-from ledger.operations.jobs import run_job_now
-from ledger.operations.progress import console_progress
+from ledger.management.common import run_with_progress
 from ledger.operations.reconcile import ReconcileReport
 
 
@@ -37,13 +35,9 @@ class Command(BaseCommand):
         if options["usernames"]:
             user_ids = self._user_ids(options["usernames"])
         parameters = {"user_ids": user_ids, "fix": options["fix"]}
-        try:
-            with console_progress(
-                description="reconcile", stream=cast(TextIO, self.stderr._out)
-            ) as progress:
-                _, report = run_job_now(kind="reconcile", parameters=parameters, progress=progress)
-        except LedgerError as error:
-            raise CommandError(str(error)) from error
+        _, report = run_with_progress(
+            kind="reconcile", parameters=parameters, stream=cast(TextIO, self.stderr._out)
+        )
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
         else:

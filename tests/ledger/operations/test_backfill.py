@@ -9,7 +9,8 @@ from django.core.management.base import CommandError
 from ledger.exceptions import UnknownSourceError
 from ledger.models import BackfillCheckpoint, EventType, UserActivity
 from ledger.operations.backfill import backfill_activity
-from ledger.services.stats import STATS_FIELDS, recompute_stats_for
+from ledger.projections import LIFETIME_STATS
+from ledger.services.stats import recompute_stats_for
 from tests.ledger.operations.faults import fail_batches, killed
 from tests.ledger.operations.history import (
     BASE,
@@ -26,7 +27,8 @@ def _stats_equal_recompute() -> None:
     from ledger.models import UserProfileStats
 
     stored = {
-        row["user_id"]: row for row in UserProfileStats.objects.values("user_id", *STATS_FIELDS)
+        row["user_id"]: row
+        for row in UserProfileStats.objects.values("user_id", *LIFETIME_STATS.fields)
     }
     recomputed = recompute_stats_for(user_ids=list(stored))
     for user_id, row in stored.items():

@@ -10,18 +10,20 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import OperationalError, connection, connections, transaction
 
+from esports.teams.models import Team, TeamMembership
 from esports.tournaments.models import Match, Registration, TournamentResult
 from ledger.models import BackfillCheckpoint, EventType, UserActivity
 from ledger.operations import backfill as backfill_module
 from ledger.operations.backfill import DEADLOCK_RETRIES, backfill_activity
-from ledger.services import pg_batch
+from ledger.recorders import recorder
 from ledger.services.convergence import plan_convergence
 from ledger.sources import all_sources, get_source
 from tests.esports.scenario import assert_stats_fold_everywhere
 from tests.ledger.operations.faults import deadlock, fail_batches, killed
-from tests.ledger.operations.history import build_history, counters, event_rows
+from tests.ledger.operations.history import at, build_history, counters, event_rows
 from tests.ledger.operations.history import history_without_events as _without_events
 from tests.support.pg_locks import wait_until_blocked_on_a_lock
 
@@ -167,7 +169,8 @@ def test_the_batch_share_lock_holds_updates_until_it_commits() -> None:
             connections.close_all()
 
     with transaction.atomic():
-        assert set(pg_batch.share_lock(Match, [match.pk])) == {match.pk}
+        _, versions = recorder().read_versioned(Match.objects.filter(pk=match.pk))
+        assert recorder().changed_since_read(Match, versions) == set()
         blocked = threading.Thread(target=update, args=("200ms",))
         blocked.start()
         blocked.join()
@@ -230,14 +233,58 @@ def test_a_registration_saved_during_a_results_batch_does_not_deadlock(
     def organiser_saves_the_registration() -> None:
         Registration.objects.get(pk=registration.pk).save()
 
-    with caplog.at_level(logging.WARNING, logger="ledger.operations"):
-        errors = backfill_while_another_thread_saves(
-            monkeypatch, source="tournaments.result", save=organiser_saves_the_registration
-        )
-
-    assert not errors
-    assert "deadlock" not in caplog.text  # PostgreSQL broke none: neither side was aborted
+    saves_during_a_batch_without_deadlock(
+        monkeypatch, caplog, source="tournaments.result", save=organiser_saves_the_registration
+    )
     assert_converged("tournaments.result")
+
+
+@pytest.mark.postgres
+def test_a_membership_saved_during_a_registrations_batch_does_not_deadlock(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A membership's save records its own events (stats locks) and re-converges its team's
+    registrations; a batch of registrations holds those and wants the stats rows of every team's
+    members. Ben, who played for the Alphas, joins the Bravos: the save locks the Bravos'
+    registrations before it records Ben's team_joined, so it waits for the batch instead of
+    holding Ben's stats row against it."""
+    history_without_events()
+    bravos = Team.objects.get(name="Bravos")
+    ben = get_user_model().objects.get(username="ben_h")
+
+    joined: list[TeamMembership] = []
+
+    def ben_joins_the_bravos() -> None:
+        joined.append(TeamMembership.objects.create(team=bravos, user=ben, joined_at=at(30)))
+
+    saves_during_a_batch_without_deadlock(
+        monkeypatch, caplog, source="tournaments.registration", save=ben_joins_the_bravos
+    )
+    assert_converged("tournaments.registration")
+    [membership] = joined
+    assert (
+        UserActivity.objects.filter(
+            source_model="teams.membership", source_id=membership.pk, user=ben
+        )
+        .values_list("event_type", flat=True)
+        .get()
+        == EventType.TEAM_JOINED
+    )
+
+
+def saves_during_a_batch_without_deadlock(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    *,
+    source: str,
+    save: Callable[[], None],
+) -> None:
+    """``backfill_while_another_thread_saves``, and neither side failed: PostgreSQL broke no
+    deadlock (the batch logs one it is aborted by), the save raised nothing."""
+    with caplog.at_level(logging.WARNING, logger="ledger.operations"):
+        errors = backfill_while_another_thread_saves(monkeypatch, source=source, save=save)
+    assert not errors
+    assert "deadlock" not in caplog.text
 
 
 def backfill_while_another_thread_saves(

@@ -20,7 +20,7 @@ from ledger.operations.backfill import backfill_activity
 from ledger.operations.gdpr import ERASED, anonymize_user, export_user_activity
 from ledger.operations.jobs import submit_job
 from ledger.operations.reconcile import reconcile_stats
-from ledger.services.stats import STATS_FIELDS
+from ledger.projections import LIFETIME_STATS
 from tests.factories import MatchFactory, RegistrationFactory, UserFactory, transaction_for
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,7 @@ def test_export_holds_every_event_reversals_included() -> None:
             EventType.COINS_EARNED,
         ]
     )
-    stored = UserProfileStats.objects.filter(user=erin).values(*STATS_FIELDS).get()
+    stored = UserProfileStats.objects.filter(user=erin).values(*LIFETIME_STATS.fields).get()
     assert document["stats"]["matches_lost"] == stored["matches_lost"] == 1
     assert document["stats"]["total_earned"] == 40
 
@@ -121,7 +121,7 @@ def test_anonymize_leaves_no_trace_and_other_stats_intact(settings: Any, tmp_pat
     submit_job(
         kind="reconcile", parameters={"user_ids": [erin.pk], "fix": False}, requested_by=None
     )
-    rival_stats = UserProfileStats.objects.filter(user=rival).values(*STATS_FIELDS).get()
+    rival_stats = UserProfileStats.objects.filter(user=rival).values(*LIFETIME_STATS.fields).get()
     erin_events = UserActivity.objects.filter(user=erin).count()
     assert "erin_gdpr" in _ledger_text()
     assert "Erin The Great" in _ledger_text()
@@ -143,7 +143,10 @@ def test_anonymize_leaves_no_trace_and_other_stats_intact(settings: Any, tmp_pat
     assert not UserActivity.objects.filter(user=erin).exists()
     assert subject.activities.count() == erin_events
     assert not UserProfileStats.objects.filter(user=erin).exists()
-    assert UserProfileStats.objects.filter(user=rival).values(*STATS_FIELDS).get() == rival_stats
+    assert (
+        UserProfileStats.objects.filter(user=rival).values(*LIFETIME_STATS.fields).get()
+        == rival_stats
+    )
     opponent = UserActivity.objects.filter(user=rival, event_type=EventType.MATCH_PLAYED).get()
     assert opponent.metadata["opponent"] == {
         "kind": "user",

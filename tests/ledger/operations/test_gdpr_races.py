@@ -1,6 +1,6 @@
 """An erasure and a save of the same user at the same moment, on PostgreSQL with real threads:
 whichever goes first, the erased user ends with no events and no stats row, and the other
-player's events are recorded (pg_batch.hold_users against anonymize_user's row lock)."""
+player's events are recorded (Recorder.hold_users against anonymize_user's row lock)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,86 @@
+"""The ledger's read side: one small module per read model, all paging through ``paging``.
+
+- ``paging``: page requests, positions, and the one keyset bound (``seek``) every page uses;
+- ``events``: which events a read counts (those that still stand; the coin events);
+- ``feed``: a user's activity feed and single events;
+- ``stats``: a user's lifetime stats with derived rates;
+- ``periods``: stats by month or week;
+- ``leaderboards``: users ranked by a counter or by win rate;
+- ``jobs``: staff listings of ledger jobs.
+
+Read models about one platform domain (tournament history, the economy summary) live with that
+domain in ``esports`` and build on these. Each selector is one set-based query (or a fixed few),
+so a page of one row and a page of a hundred cost the same number of round trips.
+
+This package re-exports the public read API: callers import from ``ledger.selectors``.
+"""
+
+from ledger.selectors.events import ECONOMY_TYPES, NON_ECONOMY_TYPES, standing_events
+from ledger.selectors.feed import (
+    FEED_FIELDS,
+    activity_event,
+    activity_feed_page,
+    activity_feed_query,
+    is_economy_row,
+    reversed_type,
+)
+from ledger.selectors.jobs import ledger_job, ledger_jobs_page
+from ledger.selectors.leaderboards import (
+    Board,
+    BoardPosition,
+    LeaderboardRow,
+    leaderboard_page,
+    leaderboard_position,
+    leaderboard_query,
+)
+from ledger.selectors.paging import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    Page,
+    PageRequest,
+    PageRequestError,
+    Position,
+    keyset_page,
+    keyset_query,
+    page_request,
+    seek,
+)
+from ledger.selectors.periods import Period, PeriodStats, stats_by_period
+from ledger.selectors.stats import StatsRow, existing_user_stats, user_stats, with_derived
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "ECONOMY_TYPES",
+    "FEED_FIELDS",
+    "MAX_PAGE_SIZE",
+    "NON_ECONOMY_TYPES",
+    "Board",
+    "BoardPosition",
+    "LeaderboardRow",
+    "Page",
+    "PageRequest",
+    "PageRequestError",
+    "Period",
+    "PeriodStats",
+    "Position",
+    "StatsRow",
+    "activity_event",
+    "activity_feed_page",
+    "activity_feed_query",
+    "existing_user_stats",
+    "is_economy_row",
+    "keyset_page",
+    "keyset_query",
+    "leaderboard_page",
+    "leaderboard_position",
+    "leaderboard_query",
+    "ledger_job",
+    "ledger_jobs_page",
+    "page_request",
+    "reversed_type",
+    "seek",
+    "standing_events",
+    "stats_by_period",
+    "user_stats",
+    "with_derived",
+]

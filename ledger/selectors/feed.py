@@ -1,0 +1,111 @@
+"""A user's activity feed: keyset pages of their events as rows of the event's own columns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from ledger.filters import ActivityFilter, apply_filter
+from ledger.models import EventType, UserActivity
+from ledger.selectors.events import ECONOMY_TYPES, NON_ECONOMY_TYPES
+from ledger.selectors.paging import Page, PageRequest, keyset_page, keyset_query
+
+FEED_FIELDS: tuple[str, ...] = (
+    "id",
+    "user_id",
+    "event_type",
+    "timestamp",
+    "metadata",
+    "source_model",
+    "source_id",
+    "amount",
+    "reverses_id",
+)
+"""A feed row's columns: all from the event's own row, so a page joins nothing.
+
+A reversal names the type it cancels in ``metadata.reverses.event_type`` (written by
+convergence); a single node also reads it from the cancelled row itself."""
+
+FEED_ORDER = ("-timestamp", "-id")
+"""Newest first, by when it happened (I7): the ``ledger_activity_feed`` index's order."""
+
+REVERSED_TYPE = "metadata__reverses__event_type"
+
+
+def activity_feed_page(
+    *,
+    user_id: int,
+    request: PageRequest,
+    filters: Mapping[str, Any] | None = None,
+    include_economy: bool,
+) -> Page[dict[str, Any]]:
+    """A page of a user's feed, newest first by (timestamp, id), as dicts of ``FEED_FIELDS``.
+
+    ``include_economy`` False hides coin events and the reversals of coin events: the
+    owner and staff see them, others do not.
+    """
+    return keyset_page(
+        _feed(user_id=user_id, filters=filters, include_economy=include_economy),
+        order=FEED_ORDER,
+        request=request,
+    )
+
+
+def activity_feed_query(
+    *,
+    user_id: int,
+    request: PageRequest,
+    filters: Mapping[str, Any] | None = None,
+    include_economy: bool,
+) -> QuerySet[Any]:
+    """The one SELECT a feed page runs (exposed so a test can EXPLAIN it)."""
+    return keyset_query(
+        _feed(user_id=user_id, filters=filters, include_economy=include_economy),
+        order=FEED_ORDER,
+        request=request,
+    )
+
+
+def _feed(
+    *, user_id: int, filters: Mapping[str, Any] | None, include_economy: bool
+) -> QuerySet[Any]:
+    queryset: QuerySet[UserActivity] = UserActivity.objects.filter(user_id=user_id)
+    if filters:
+        queryset = apply_filter(ActivityFilter, data=filters, queryset=queryset)
+    if not include_economy:
+        # Fail closed: a correction is shown only when its metadata proves it cancels a
+        # non-economy event. A row filter on the scanned rows, not a join.
+        queryset = queryset.exclude(event_type__in=ECONOMY_TYPES).exclude(
+            Q(event_type=EventType.REVERSAL) & ~Q(**{f"{REVERSED_TYPE}__in": NON_ECONOMY_TYPES})
+        )
+    return queryset.values(*FEED_FIELDS)
+
+
+def activity_event(*, event_id: int) -> dict[str, Any] | None:
+    """One event as a feed row, with the cancelled event's type read from that row itself
+    (the caller decides whether the viewer may see it)."""
+    return (
+        UserActivity.objects.filter(pk=event_id)
+        .values(*FEED_FIELDS, "reverses__event_type")
+        .first()
+    )
+
+
+def reversed_type(row: Mapping[str, Any]) -> str | None:
+    """For a correction, the type of the event it cancels; None for any other event."""
+    if row["event_type"] != EventType.REVERSAL:
+        return None
+    if row.get("reverses__event_type"):
+        return str(row["reverses__event_type"])
+    reverses = (row.get("metadata") or {}).get("reverses") or {}
+    value = reverses.get("event_type") if isinstance(reverses, dict) else None
+    return str(value) if value else None
+
+
+def is_economy_row(row: Mapping[str, Any]) -> bool:
+    """Whether a row is a coin event or a correction not proven to cancel a non-coin event."""
+    if row["event_type"] in ECONOMY_TYPES:
+        return True
+    return row["event_type"] == EventType.REVERSAL and reversed_type(row) not in NON_ECONOMY_TYPES

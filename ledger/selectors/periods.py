@@ -1,0 +1,50 @@
+"""Stats by month or week: the fold of each period's standing events."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncMonth, TruncWeek
+
+from ledger.fold import KindTotal, fold_totals
+from ledger.selectors.events import standing_events
+
+Period = Literal["month", "week"]
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodStats:
+    period_start: datetime
+    counters: dict[str, int]
+
+
+def stats_by_period(
+    *, user_id: int, period: Period, start: datetime | None = None, end: datetime | None = None
+) -> list[PeriodStats]:
+    """The fold of each month's or week's standing events, oldest period first.
+
+    A cancelled event counts in no period (the feed shows its correction): periods read what
+    stands now, so a period's counters are never negative.
+    """
+    trunc = TruncMonth("timestamp") if period == "month" else TruncWeek("timestamp")
+    events = standing_events(user_id)
+    if start is not None:
+        events = events.filter(timestamp__gte=start)
+    if end is not None:
+        events = events.filter(timestamp__lt=end)
+    grouped = (
+        events.annotate(period_start=trunc)
+        .values("period_start", "event_type")
+        .annotate(n=Count("id"), total=Sum("amount"))
+        .order_by("period_start")
+    )
+    totals: dict[datetime, list[KindTotal]] = defaultdict(list)
+    for row in grouped:
+        totals[row["period_start"]].append(
+            KindTotal(row["event_type"], row["n"], int(row["total"] or 0))
+        )
+    return [PeriodStats(start_at, fold_totals(kinds)) for start_at, kinds in sorted(totals.items())]
