@@ -2,40 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 from strawberry.types import Info
 
+from graphql_api.activity.events import EVENT_TYPE_OF_NODE, event_node
+from graphql_api.activity.loaders import EventRowsById
 from graphql_api.activity.types import (
     ActivityConnection,
     ActivityEdge,
     ActivityEvent,
     ActivityFilter,
 )
-from graphql_api.context import db, load_subject, subject_of, viewer_of
+from graphql_api.activity.visibility import visible_rows
+from graphql_api.context import db, subject_of, viewer_of
 from graphql_api.errors import BadInput, NotFound
-from graphql_api.pagination import encode_cursor, page_info, parse_id, to_page_request
-from graphql_api.permissions import can_see_activity, can_see_economy, require_activity
+from graphql_api.nodes.ids import parse_typed_id
+from graphql_api.pagination import encode_cursor, page_info, to_page_request
+from graphql_api.permissions import can_see_economy, require_activity
 from ledger.filters import InvalidFilterError
-from ledger.selectors import activity_event, activity_feed_page, is_economy_row
+from ledger.selectors import activity_feed_page
 
 FEED_CURSOR = "feed"
+EVENT_NODE_TYPES = frozenset(EVENT_TYPE_OF_NODE)
 
 
-def _visible_event(viewer: Any, event_id: int) -> dict[str, Any] | None:
-    """The event if this viewer may see it: same rules as the feed, else None (not found)."""
-    row = activity_event(event_id=event_id)
-    if row is None:
-        return None
-    owner_id = row["user_id"]
-    subject = load_subject(owner_id) if owner_id is not None else None
-    public = subject.activity_public if subject else False
-    if not can_see_activity(viewer, owner_id=owner_id, activity_public=public):
-        return None
-    if is_economy_row(row) and not can_see_economy(viewer, owner_id=owner_id):
-        return None
-    return row
+def feed_edge(row: dict[str, object]) -> ActivityEdge:
+    """A feed row as an edge: the same for a page and for a subscription's new events."""
+    return ActivityEdge(
+        cursor=encode_cursor(FEED_CURSOR, row["timestamp"], row["id"]), node=event_node(row)
+    )
 
 
 @strawberry.type
@@ -69,19 +64,20 @@ class ActivityQueries:
             )
         except InvalidFilterError as error:
             raise BadInput(str(error), field="filter") from None
-        edges = [
-            ActivityEdge(
-                cursor=encode_cursor(FEED_CURSOR, row["timestamp"], row["id"]),
-                node=ActivityEvent.from_row(row),
-            )
-            for row in page.rows
-        ]
+        edges = [feed_edge(row) for row in page.rows]
         return ActivityConnection(edges=edges, page_info=page_info(page, [e.cursor for e in edges]))
 
-    @strawberry.field(description="One event by id, if the viewer may see it.")
+    @strawberry.field(
+        description="One event by id (a global ID, or its deprecated numeric id), if the "
+        "viewer may see it.",
+        deprecation_reason="Use `node(id:)`: null where this answers NOT_FOUND.",
+    )
     async def activity_event(self, info: Info, id: strawberry.ID) -> ActivityEvent:
-        event_id = parse_id(id, what="id")
-        row = await db(_visible_event)(viewer_of(info), event_id)
-        if row is None:
-            raise NotFound(f"No activity event {event_id} visible to you.", field="id")
-        return ActivityEvent.from_row(row)
+        type_name, event_id = parse_typed_id(id, accept=EVENT_NODE_TYPES, what="id")
+        row = await EventRowsById.of(info).load(event_id)
+        if row is not None and type_name is not None:
+            row = row if EVENT_TYPE_OF_NODE[type_name] == row["event_type"] else None
+        [visible] = await visible_rows(info, [row])
+        if visible is None:
+            raise NotFound(f"No activity event {id} visible to you.", field="id")
+        return event_node(visible)

@@ -19,7 +19,7 @@ from graphql_api.subscriptions.groups import user_group
 from ledger.drafts import RecordedEvent
 from ledger.models import EventType, UserActivity
 from tests.factories import UserFactory, transaction_for
-from tests.graphql_api.conftest import BASE_TIME, make_events
+from tests.graphql_api.conftest import BASE_TIME, db_id, make_events
 from tests.graphql_api.subscriptions.conftest import (
     FEED,
     connected,
@@ -253,7 +253,7 @@ async def test_events_are_announced_after_commit_and_never_for_a_rollback():
         assert await quiet(ws)
         await in_db(committed_later)()
         [edge] = await receive_edges(ws, op, 1)
-    assert [int(edge["node"]["id"])] == await in_db(feed_ids)(user)
+    assert [db_id(edge["node"]["id"])] == await in_db(feed_ids)(user)
 
 
 async def test_completing_a_subscription_leaves_the_group():

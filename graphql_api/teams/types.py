@@ -1,0 +1,21 @@
+"""Team: the platform's team as a Relay node (public, rosters included, as the platform shows)."""
+
+from __future__ import annotations
+
+import strawberry
+import strawberry_django
+from strawberry import Parent, relay
+from strawberry.types import Info
+
+from esports.teams.models import Team
+from graphql_api.teams.loaders import CurrentMembersByTeamId
+from graphql_api.users.types import UserNode
+
+
+@strawberry_django.type(Team, name="Team", description="A team as the platform has it now.")
+class TeamNode(relay.Node):
+    name: str = strawberry_django.field(description="Its name now (events keep the name then).")
+
+    @strawberry.field(description="Its members now, earliest joined first.")
+    async def members(self, root: Parent[Team], info: Info) -> list[UserNode]:
+        return await CurrentMembersByTeamId.of(info).load(root.pk) or []

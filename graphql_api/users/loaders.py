@@ -1,0 +1,44 @@
+"""Users, their profiles' visibility and their stats, by user id: one query per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from graphql_api.nodes.loaders import ContextLoader
+from ledger.models import UserProfileStats
+from ledger.models.stats import COUNTER_FIELDS
+from ledger.selectors import STATS_COLUMNS, with_derived
+
+
+class UsersById(ContextLoader[int, Any]):
+    """Users with their profiles (the profile is read with every user shown)."""
+
+    def fetch(self, keys: list[int]) -> Mapping[int, Any]:
+        return get_user_model().objects.select_related("profile").in_bulk(keys)
+
+
+class ActivityPublicByUserId(ContextLoader[int, bool]):
+    """Whether each existing user's activity is public; a user without a profile row is
+    private (as ``graphql_api.context.load_subject`` reads it); an unknown id has no value."""
+
+    def fetch(self, keys: list[int]) -> Mapping[int, bool]:
+        users = get_user_model().objects.filter(pk__in=keys)
+        rows = users.values_list("pk", "profile__activity_public")
+        return {pk: bool(public) for pk, public in rows}
+
+
+class StatsByUserId(ContextLoader[int, dict[str, Any]]):
+    """Lifetime stats (public) with the derived rates, as ``ledger.selectors.user_stats`` reads
+    one user's: a user without a stats row reads zeros."""
+
+    def fetch(self, keys: list[int]) -> Mapping[int, dict[str, Any]]:
+        rows = UserProfileStats.objects.filter(user_id__in=keys).values("user_id", *STATS_COLUMNS)
+        found = {row.pop("user_id"): with_derived(row) for row in rows}
+        return {
+            key: found.get(key)
+            or with_derived({**dict.fromkeys(COUNTER_FIELDS, 0), "last_activity_at": None})
+            for key in keys
+        }
