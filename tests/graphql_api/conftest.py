@@ -87,5 +87,5 @@ def db_id(global_id: str) -> int:
     return int(number)
 
 
-def global_id(type_name: str, pk: int) -> str:
+def global_id(type_name: str, pk: Any) -> str:
     return base64.b64encode(f"{type_name}:{pk}".encode()).decode()

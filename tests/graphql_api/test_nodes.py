@@ -20,7 +20,7 @@ from graphql_api.schema import schema
 from ledger.models import EventType, UserActivity
 from tests.factories import RegistrationFactory, UserFactory, transaction_for
 from tests.graphql_api.conftest import error_codes, make_events
-from tests.graphql_api.typed_feed import TYPE_NAME, gid
+from tests.graphql_api.typed_feed import event_gid, gid
 
 pytestmark = pytest.mark.django_db
 
@@ -35,10 +35,6 @@ def node(graphql: Any, value: str, **who: Any) -> Any:
     result = graphql(NODE, {"id": value}, **who)
     assert "errors" not in result, result
     return result["data"]["node"]
-
-
-def event_gid(event: UserActivity) -> str:
-    return gid(TYPE_NAME[event.event_type.upper()], event.pk)
 
 
 def test_every_node_type_in_the_schema_can_be_refetched():

@@ -7,7 +7,6 @@ from the data (metadata, models), never from the API's own code.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -16,6 +15,7 @@ from esports.achievements.models import Achievement
 from esports.teams.models import Team
 from esports.tournaments.models import Match, Tournament
 from ledger.models import EventType, UserActivity
+from tests.graphql_api.conftest import global_id as gid
 
 TOURNAMENT_FIELDS = """tournamentName game teamName tournament { id name game } team { id name }"""
 MATCH_FIELDS = """tournamentName game teamName round forfeit opponentName
@@ -61,8 +61,8 @@ TYPED_FEED = f"""query TypedFeed($userId: ID, $first: Int, $after: String) {{
 TYPE_NAME = {event_type: name for name, (event_type, _) in CONCRETE.items()}
 
 
-def gid(type_name: str, pk: Any) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+def event_gid(event: UserActivity) -> str:
+    return gid(TYPE_NAME[event.event_type.upper()], event.pk)
 
 
 def _tournament(pk: Any, *, full: bool = True) -> dict[str, Any] | None:
