@@ -9,5 +9,6 @@ from graphql_api.nodes.loaders import ContextLoader
 
 
 class AchievementsById(ContextLoader[int, Achievement]):
-    def fetch(self, keys: list[int]) -> Mapping[int, Achievement]:
-        return Achievement.objects.in_bulk(keys)
+    @classmethod
+    def fetch(cls, keys: list[int]) -> Mapping[int, Achievement]:
+        return {row.pk: row for row in Achievement.objects.filter(pk__in=keys)}

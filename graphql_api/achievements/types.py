@@ -6,10 +6,14 @@ import strawberry_django
 from strawberry import relay
 
 from esports.achievements.models import Achievement
+from graphql_api.nodes.fields import ColumnField
 
 
 @strawberry_django.type(
-    Achievement, name="Achievement", description="An achievement as the platform has it now."
+    Achievement,
+    field_cls=ColumnField,
+    name="Achievement",
+    description="An achievement as the platform has it now.",
 )
 class AchievementNode(relay.Node):
     code: str

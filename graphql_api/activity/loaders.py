@@ -22,11 +22,13 @@ class EventRowsById(ContextLoader[int, dict[str, Any]]):
     """Events as feed rows (``ledger.selectors.activity_event`` for a batch); the caller decides
     whether the viewer may see each one."""
 
-    def fetch(self, keys: list[int]) -> Mapping[int, dict[str, Any]]:
+    @classmethod
+    def fetch(cls, keys: list[int]) -> Mapping[int, dict[str, Any]]:
         rows = UserActivity.objects.filter(pk__in=keys).values(*EVENT_ROW_FIELDS)
         return {row["id"]: row for row in rows}
 
 
 class RecordedAtByEventId(ContextLoader[int, datetime]):
-    def fetch(self, keys: list[int]) -> Mapping[int, datetime]:
+    @classmethod
+    def fetch(cls, keys: list[int]) -> Mapping[int, datetime]:
         return dict(UserActivity.objects.filter(pk__in=keys).values_list("id", "created_at"))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.types import Info
 
-from graphql_api.activity.events import EVENT_TYPE_OF_NODE, event_node
+from graphql_api.activity.events import EVENT_TYPE_OF_NODE, events_for, linked_events
+from graphql_api.activity.links import Wanted, wanted_of
 from graphql_api.activity.loaders import EventRowsById
 from graphql_api.activity.types import (
     ActivityConnection,
@@ -13,24 +16,31 @@ from graphql_api.activity.types import (
     ActivityEvent,
     ActivityFilter,
 )
-from graphql_api.activity.visibility import visible_rows
 from graphql_api.context import db, subject_of, viewer_of
 from graphql_api.errors import BadInput, NotFound
 from graphql_api.nodes.ids import parse_typed_id
 from graphql_api.pagination import encode_cursor, page_info, to_page_request
 from graphql_api.permissions import can_see_economy, require_activity
 from ledger.filters import InvalidFilterError
-from ledger.selectors import activity_feed_page
+from ledger.selectors import Page, activity_feed_page
 
 FEED_CURSOR = "feed"
 EVENT_NODE_TYPES = frozenset(EVENT_TYPE_OF_NODE)
 
 
-def feed_edge(row: dict[str, object]) -> ActivityEdge:
-    """A feed row as an edge: the same for a page and for a subscription's new events."""
-    return ActivityEdge(
-        cursor=encode_cursor(FEED_CURSOR, row["timestamp"], row["id"]), node=event_node(row)
-    )
+def feed_edge(row: dict[str, Any], node: ActivityEvent) -> ActivityEdge:
+    """A feed row and its event as an edge: the same for a page and a subscription's events."""
+    return ActivityEdge(cursor=encode_cursor(FEED_CURSOR, row["timestamp"], row["id"]), node=node)
+
+
+def _feed_page(
+    *, viewer: Any, wanted: Wanted, **page: Any
+) -> tuple[Page[dict[str, Any]], list[ActivityEvent | None]]:
+    """The page and its events with what the query asks of them (links, corrected events),
+    in one trip to Django's thread: one query per kind of object."""
+    rows = activity_feed_page(**page)
+    events = linked_events(rows.rows, viewer=viewer, wanted=wanted, check_visibility=False)
+    return rows, events
 
 
 @strawberry.type
@@ -56,7 +66,9 @@ class ActivityQueries:
         viewer = viewer_of(info)
         require_activity(viewer, owner_id=subject.user_id, activity_public=subject.activity_public)
         try:
-            page = await db(activity_feed_page)(
+            page, events = await db(_feed_page)(
+                viewer=viewer,
+                wanted=wanted_of(info, ("edges", "node")),
                 user_id=subject.user_id,
                 request=request,
                 filters=filter.as_data() if filter else None,
@@ -64,7 +76,12 @@ class ActivityQueries:
             )
         except InvalidFilterError as error:
             raise BadInput(str(error), field="filter") from None
-        edges = [feed_edge(row) for row in page.rows]
+        # The feed's rows are visible by its own query: every event is there.
+        edges = [
+            feed_edge(row, event)
+            for row, event in zip(page.rows, events, strict=True)
+            if event is not None
+        ]
         return ActivityConnection(edges=edges, page_info=page_info(page, [e.cursor for e in edges]))
 
     @strawberry.field(
@@ -77,7 +94,7 @@ class ActivityQueries:
         row = await EventRowsById.of(info).load(event_id)
         if row is not None and type_name is not None:
             row = row if EVENT_TYPE_OF_NODE[type_name] == row["event_type"] else None
-        [visible] = await visible_rows(info, [row])
-        if visible is None:
+        [event] = await events_for(info, [row], wanted_of(info), check_visibility=True)
+        if event is None:
             raise NotFound(f"No activity event {id} visible to you.", field="id")
-        return event_node(visible)
+        return event

@@ -7,15 +7,16 @@ them costs what the flat page cost; typed fields are resolvers, paid only when a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import strawberry
 from strawberry import relay
 from strawberry.relay import PageInfo
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
+from graphql_api.activity.links import Link
 from graphql_api.activity.loaders import RecordedAtByEventId
 from graphql_api.users.loaders import UsersById
 from graphql_api.users.types import DATABASE_ID_DEPRECATION, UserNode
@@ -35,7 +36,10 @@ METADATA_DEPRECATION = (
     "type has its own concrete type with typed fields.",
 )
 class ActivityEvent(relay.Node):
-    db_id: strawberry.Private[int]
+    _id: strawberry.ID = strawberry.field(
+        name="id", description="A global ID (opaque): node(id:) refetches the event."
+    )
+    db_id: relay.NodeID[int]
     owner_id: strawberry.Private[int | None]
     loaded_recorded_at: strawberry.Private[datetime | None]
     event_type: EventType
@@ -55,10 +59,28 @@ class ActivityEvent(relay.Node):
         description="For a correction: the type of the event it cancels.",
         deprecation_reason="Use `correctedEventType` on CorrectionEvent.",
     )
+    player: UserNode | None = strawberry.field(
+        default=None,
+        description="Whose event it is; null once that player was erased (GDPR), which only "
+        "staff can see.",
+    )
+
+    LINKS: ClassVar[dict[str, Link]] = {
+        "player": Link("player", lambda event: (UsersById, event.owner_id)),
+        "recordedAt": Link(
+            "loaded_recorded_at",
+            lambda event: (
+                RecordedAtByEventId,
+                None if event.loaded_recorded_at is not None else event.db_id,
+            ),
+        ),
+    }
+    """Each link by field name: the attribute it fills, and the loader and id it reads."""
 
     @classmethod
-    def resolve_id(cls, root: Any, *, info: Info) -> str:
-        return str(root.db_id)
+    def recorded_fields(cls, metadata: Mapping[str, Any]) -> dict[str, Any]:
+        """The concrete type's typed fields, from what the event recorded."""
+        return {}
 
     @property
     def recorded(self) -> dict[str, Any]:
@@ -71,22 +93,9 @@ class ActivityEvent(relay.Node):
         return self.db_id
 
     @strawberry.field(description="When the ledger learned of it (backfilled events: later).")
-    async def recorded_at(self, info: Info) -> datetime:
-        if self.loaded_recorded_at is not None:
-            return self.loaded_recorded_at
-        recorded = await RecordedAtByEventId.of(info).load(self.db_id)
-        assert recorded is not None, "an event read a moment ago has a recorded time"
-        return recorded
-
-    @strawberry.field(
-        description="Whose event it is; null once that player was erased (GDPR), which only "
-        "staff can see."
-    )
-    async def player(self, info: Info) -> UserNode | None:
-        if self.owner_id is None:
-            return None
-        user: UserNode | None = await UsersById.of(info).load(self.owner_id)
-        return user
+    def recorded_at(self) -> datetime:
+        assert self.loaded_recorded_at is not None, "read with the event, or as a link"
+        return self.loaded_recorded_at
 
 
 @strawberry.type

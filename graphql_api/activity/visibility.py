@@ -6,30 +6,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from strawberry.types import Info
-
-from graphql_api.context import viewer_of
 from graphql_api.permissions import can_see_activity, can_see_economy, is_owner_or_staff
-from graphql_api.users.loaders import ActivityPublicByUserId
+from graphql_api.users.loaders import activity_public_by_user
 from ledger.selectors import is_economy_row
 
 Row = dict[str, Any]
 
 
-def may_see(viewer: Any, row: Row, *, activity_public: bool | None) -> bool:
+def may_see(viewer: Any, row: Row, *, activity_public: bool) -> bool:
     """A private player's events only to them and staff; economy events (and corrections not
     proven to cancel a non-economy event) only to the owner and staff; erased players' events
     (no owner) only to staff."""
     owner_id = row["user_id"]
-    if not can_see_activity(viewer, owner_id=owner_id, activity_public=bool(activity_public)):
+    if not can_see_activity(viewer, owner_id=owner_id, activity_public=activity_public):
         return False
     return not is_economy_row(row) or can_see_economy(viewer, owner_id=owner_id)
 
 
-async def visible_rows(info: Info, rows: Sequence[Row | None]) -> list[Row | None]:
-    """``rows`` with each one the viewer may not see replaced by None (one query for the
-    owners' visibility, none when the viewer owns them all or is staff)."""
-    viewer = viewer_of(info)
+def visible_rows(viewer: Any, rows: Sequence[Row | None]) -> list[Row | None]:
+    """``rows`` with each one the viewer may not see replaced by None: one query for the
+    owners' visibility, none when the viewer owns them all or is staff. On Django's thread."""
     others = sorted(
         {
             row["user_id"]
@@ -39,11 +35,11 @@ async def visible_rows(info: Info, rows: Sequence[Row | None]) -> list[Row | Non
             and not is_owner_or_staff(viewer, row["user_id"])
         }
     )
-    found = await ActivityPublicByUserId.of(info).load_many(others)
-    public = {user_id: bool(value) for user_id, value in zip(others, found, strict=True)}
+    public = activity_public_by_user(others) if others else {}
     return [
         row
-        if row is not None and may_see(viewer, row, activity_public=public.get(row["user_id"]))
+        if row is not None
+        and may_see(viewer, row, activity_public=public.get(row["user_id"], False))
         else None
         for row in rows
     ]

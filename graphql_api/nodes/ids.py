@@ -8,6 +8,8 @@ that took a numeric id before global IDs existed (``userId``, ``activityEvent(id
 
 from __future__ import annotations
 
+import base64
+
 from strawberry.relay import GlobalID, GlobalIDValueError
 
 from graphql_api.errors import BadInput
@@ -15,7 +17,8 @@ from graphql_api.pagination import MAX_ID, parse_id
 
 
 def global_id(type_name: str, pk: int) -> str:
-    return str(GlobalID(type_name=type_name, node_id=str(pk)))
+    """``GlobalID(type_name, pk)`` as text (strawberry's own encoding, without the object)."""
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 def decode_global_id(value: str, *, what: str = "id") -> tuple[str, int]:

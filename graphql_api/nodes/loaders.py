@@ -34,6 +34,14 @@ def _store(context: Any) -> dict[type[Any], Any]:
     return store
 
 
+def thread_of(info: Info) -> Callable[..., Callable[..., Awaitable[Any]]]:
+    """How this operation runs ORM code: on Django's thread; on a WebSocket (its context has
+    the consumer, ``ws``) dropping a stale connection first, as subscriptions read, since no
+    request cycle recycles it."""
+    on_websocket = getattr(info.context, "ws", None) is not None
+    return database_sync_to_async if on_websocket else sync_to_async
+
+
 class ContextLoader(DataLoader[K, V | None], Generic[K, V]):
     """Loads values by key in batches; ``None`` for a key with no value.
 
@@ -50,16 +58,13 @@ class ContextLoader(DataLoader[K, V | None], Generic[K, V]):
         store = _store(info.context)
         loader = store.get(cls)
         if loader is None:
-            # A WebSocket's context has its consumer (``ws``): no request cycle recycles its
-            # database connection, so drop a stale one first, as the subscriptions do.
-            on_websocket = getattr(info.context, "ws", None) is not None
-            run = database_sync_to_async if on_websocket else sync_to_async
-            loader = store[cls] = cls(run)
+            loader = store[cls] = cls(thread_of(info))
         return loader
 
     async def _load(self, keys: list[K]) -> list[V | None]:
         found = await self._run(self.fetch)(list(dict.fromkeys(keys)))
         return [found.get(key) for key in keys]
 
-    def fetch(self, keys: list[K]) -> Mapping[K, V]:
+    @classmethod
+    def fetch(cls, keys: list[K]) -> Mapping[K, V]:
         raise NotImplementedError

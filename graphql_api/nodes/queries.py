@@ -15,9 +15,9 @@ from strawberry import relay
 from strawberry.types import Info
 
 from graphql_api.achievements.loaders import AchievementsById
-from graphql_api.activity.events import EVENT_TYPE_OF_NODE, event_node
+from graphql_api.activity.events import EVENT_TYPE_OF_NODE, events_for
+from graphql_api.activity.links import wanted_of
 from graphql_api.activity.loaders import EventRowsById
-from graphql_api.activity.visibility import visible_rows
 from graphql_api.errors import BadInput
 from graphql_api.nodes.ids import USER_TYPE, decode_global_id
 from graphql_api.teams.loaders import TeamsById
@@ -43,7 +43,7 @@ async def _events(info: Info, ids: list[tuple[str, int]]) -> list[Any | None]:
         row if row is not None and row["event_type"] == EVENT_TYPE_OF_NODE[type_name] else None
         for (type_name, _), row in zip(ids, rows, strict=True)
     ]
-    return [event_node(row) if row is not None else None for row in await visible_rows(info, typed)]
+    return await events_for(info, typed, wanted_of(info), check_visibility=True)
 
 
 RESOLVERS: dict[str, Resolve] = {

@@ -17,6 +17,8 @@ import strawberry
 from channels.db import database_sync_to_async
 from strawberry.types import Info
 
+from graphql_api.activity.events import events_for
+from graphql_api.activity.links import wanted_of
 from graphql_api.activity.queries import FEED_CURSOR, feed_edge
 from graphql_api.activity.types import ActivityEdge
 from graphql_api.context import subject_of, viewer_of
@@ -57,6 +59,7 @@ class Subscription:
         viewer = viewer_of(info)
         require_activity(viewer, owner_id=subject.user_id, activity_public=subject.activity_public)
         include_economy = can_see_economy(viewer, owner_id=subject.user_id)
+        wanted = wanted_of(info, ("node",))
         user_id_ = subject.user_id
         position: Position | None = start
         if start is None:  # from now on: the feed's head, read before joining (see below)
@@ -83,9 +86,12 @@ class Subscription:
                             include_economy=include_economy,
                         ),
                     )
-                    for row in rows:
+                    # The rows are visible by the feed's own query: every event is there.
+                    events = await events_for(info, rows, wanted, check_visibility=False)
+                    for row, event in zip(rows, events, strict=True):
                         position = position_of(row)
-                        yield feed_edge(row)
+                        if event is not None:
+                            yield feed_edge(row, event)
                 message = await _next(messages)
                 if message is None:
                     return

@@ -11,14 +11,16 @@ from graphql_api.nodes.loaders import ContextLoader
 
 
 class TeamsById(ContextLoader[int, Team]):
-    def fetch(self, keys: list[int]) -> Mapping[int, Team]:
-        return Team.objects.in_bulk(keys)
+    @classmethod
+    def fetch(cls, keys: list[int]) -> Mapping[int, Team]:
+        return {row.pk: row for row in Team.objects.filter(pk__in=keys)}
 
 
 class CurrentMembersByTeamId(ContextLoader[int, list[Any]]):
     """Who is on each team now (memberships not ended), earliest joined first, with profiles."""
 
-    def fetch(self, keys: list[int]) -> Mapping[int, list[Any]]:
+    @classmethod
+    def fetch(cls, keys: list[int]) -> Mapping[int, list[Any]]:
         members: dict[int, list[Any]] = defaultdict(list)
         memberships = (
             TeamMembership.objects.filter(team_id__in=keys, left_at__isnull=True)

@@ -9,12 +9,16 @@ from graphql_api.nodes.loaders import ContextLoader
 
 
 class TournamentsById(ContextLoader[int, Tournament]):
-    def fetch(self, keys: list[int]) -> Mapping[int, Tournament]:
-        return Tournament.objects.in_bulk(keys)
+    @classmethod
+    def fetch(cls, keys: list[int]) -> Mapping[int, Tournament]:
+        return {row.pk: row for row in Tournament.objects.filter(pk__in=keys)}
 
 
 class MatchesById(ContextLoader[int, Match]):
     """Read with their tournaments: ``match { tournament { name } }`` costs no second query."""
 
-    def fetch(self, keys: list[int]) -> Mapping[int, Match]:
-        return Match.objects.select_related("tournament").in_bulk(keys)
+    @classmethod
+    def fetch(cls, keys: list[int]) -> Mapping[int, Match]:
+        return {
+            row.pk: row for row in Match.objects.select_related("tournament").filter(pk__in=keys)
+        }

@@ -9,13 +9,17 @@ import strawberry_django
 from strawberry import relay
 
 from esports.tournaments.models import Match, Tournament
+from graphql_api.nodes.fields import ColumnField
 
 strawberry.enum(Tournament.Status, name="TournamentStatus")
 strawberry.enum(Match.State, name="MatchState")
 
 
 @strawberry_django.type(
-    Tournament, name="Tournament", description="A tournament as the platform has it now."
+    Tournament,
+    field_cls=ColumnField,
+    name="Tournament",
+    description="A tournament as the platform has it now.",
 )
 class TournamentNode(relay.Node):
     name: str = strawberry_django.field(description="Its name now (events keep the name then).")
@@ -25,7 +29,9 @@ class TournamentNode(relay.Node):
     team_size: int = strawberry_django.field(description="Players per side; 1 is solo.")
 
 
-@strawberry_django.type(Match, name="Match", description="A match as the platform has it now.")
+@strawberry_django.type(
+    Match, field_cls=ColumnField, name="Match", description="A match as the platform has it now."
+)
 class MatchNode(relay.Node):
     round: int
     state: Match.State

@@ -16,25 +16,28 @@ from ledger.selectors import STATS_COLUMNS, with_derived
 class UsersById(ContextLoader[int, Any]):
     """Users with their profiles (the profile is read with every user shown)."""
 
-    def fetch(self, keys: list[int]) -> Mapping[int, Any]:
-        return get_user_model().objects.select_related("profile").in_bulk(keys)
+    @classmethod
+    def fetch(cls, keys: list[int]) -> Mapping[int, Any]:
+        return {
+            row.pk: row
+            for row in get_user_model().objects.select_related("profile").filter(pk__in=keys)
+        }
 
 
-class ActivityPublicByUserId(ContextLoader[int, bool]):
-    """Whether each existing user's activity is public; a user without a profile row is
-    private (as ``graphql_api.context.load_subject`` reads it); an unknown id has no value."""
-
-    def fetch(self, keys: list[int]) -> Mapping[int, bool]:
-        users = get_user_model().objects.filter(pk__in=keys)
-        rows = users.values_list("pk", "profile__activity_public")
-        return {pk: bool(public) for pk, public in rows}
+def activity_public_by_user(keys: list[int]) -> dict[int, bool]:
+    """Whether each existing user's activity is public, in one query; a user without a profile
+    row is private (as ``graphql_api.context.load_subject`` reads it); an unknown id is absent."""
+    users = get_user_model().objects.filter(pk__in=keys)
+    rows = users.values_list("pk", "profile__activity_public")
+    return {pk: bool(public) for pk, public in rows}
 
 
 class StatsByUserId(ContextLoader[int, dict[str, Any]]):
     """Lifetime stats (public) with the derived rates, as ``ledger.selectors.user_stats`` reads
     one user's: a user without a stats row reads zeros."""
 
-    def fetch(self, keys: list[int]) -> Mapping[int, dict[str, Any]]:
+    @classmethod
+    def fetch(cls, keys: list[int]) -> Mapping[int, dict[str, Any]]:
         rows = UserProfileStats.objects.filter(user_id__in=keys).values("user_id", *STATS_COLUMNS)
         found = {row.pop("user_id"): with_derived(row) for row in rows}
         return {

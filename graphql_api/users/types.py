@@ -11,6 +11,7 @@ from strawberry import Parent, relay
 from strawberry.types import Info
 
 from esports.profiles.models import UserProfile
+from graphql_api.nodes.fields import ColumnField
 from graphql_api.nodes.ids import USER_TYPE
 from graphql_api.stats.types import UserStats
 from graphql_api.users.loaders import StatsByUserId, UsersById
@@ -24,7 +25,9 @@ _PRELOADED_STATS = "_ledger_stats"
 """Where a listing that already read a user's stats (the leaderboard) leaves them."""
 
 
-@strawberry_django.type(UserProfile, name="Profile", description="A player's public profile.")
+@strawberry_django.type(
+    UserProfile, field_cls=ColumnField, name="Profile", description="A player's public profile."
+)
 class Profile:
     activity_public: bool = strawberry_django.field(
         description="Whether others may see this player's activity feed and history."
@@ -48,6 +51,7 @@ async def _load_profile(info: Info, user: Any) -> UserProfile:
 
 @strawberry_django.type(
     get_user_model(),
+    field_cls=ColumnField,
     name=USER_TYPE,
     description="A player. Its id is a global ID; every userId argument takes it.",
 )
