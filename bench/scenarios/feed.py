@@ -34,7 +34,7 @@ FIRST = (
 TYPED = """query TypedFeed($userId: ID, $first: Int, $after: String) {
   activityFeed(userId: $userId, first: $first, after: $after) {
     edges { cursor node { id eventType timestamp
-      ... on MatchEvent { round opponentName match { round tournament { name } }
+      ... on MatchEvent { match { round tournament { name } }
         opponent { __typename ... on User { username } ... on Team { name } } } } }
     pageInfo { hasNextPage endCursor }
   }

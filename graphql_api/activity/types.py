@@ -1,8 +1,8 @@
 """The ActivityEvent interface (a Relay node), the feed's connection and its filter.
 
-Each event is an instance of its concrete type (``graphql_api.activity.events``): the columns
-every event has are plain attributes, set once from the feed row, so a page that asks only for
-them costs what the flat page cost; typed fields are resolvers, paid only when asked for.
+Each event is an instance of its concrete type (``graphql_api.activity.events``): its columns and
+what it recorded are plain attributes, set once from the row, so graphql-core reads them without
+a resolver call each; its links are filled for the fields a query selects (``links.py``).
 """
 
 from __future__ import annotations

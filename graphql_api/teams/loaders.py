@@ -7,13 +7,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from esports.teams.models import Team, TeamMembership
-from graphql_api.nodes.loaders import ContextLoader
+from graphql_api.nodes.loaders import CompiledBatch, ContextLoader
 
 
 class TeamsById(ContextLoader[int, Team]):
+    _batch = CompiledBatch(Team.objects.all())
+
     @classmethod
     def fetch(cls, keys: list[int]) -> Mapping[int, Team]:
-        return {row.pk: row for row in Team.objects.filter(pk__in=keys)}
+        return cls._batch(keys)
 
 
 class CurrentMembersByTeamId(ContextLoader[int, list[Any]]):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from graphql_api.nodes.loaders import ContextLoader
+from graphql_api.nodes.loaders import CompiledBatch, ContextLoader
 from ledger.models import UserProfileStats
 from ledger.models.stats import COUNTER_FIELDS
 from ledger.selectors import STATS_COLUMNS, with_derived
@@ -16,12 +16,11 @@ from ledger.selectors import STATS_COLUMNS, with_derived
 class UsersById(ContextLoader[int, Any]):
     """Users with their profiles (the profile is read with every user shown)."""
 
+    _batch = CompiledBatch(get_user_model().objects.select_related("profile"))
+
     @classmethod
     def fetch(cls, keys: list[int]) -> Mapping[int, Any]:
-        return {
-            row.pk: row
-            for row in get_user_model().objects.select_related("profile").filter(pk__in=keys)
-        }
+        return cls._batch(keys)
 
 
 def activity_public_by_user(keys: list[int]) -> dict[int, bool]:

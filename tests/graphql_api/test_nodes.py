@@ -20,7 +20,7 @@ from graphql_api.schema import schema
 from ledger.models import EventType, UserActivity
 from tests.factories import RegistrationFactory, UserFactory, transaction_for
 from tests.graphql_api.conftest import error_codes, make_events
-from tests.graphql_api.typed_feed import event_gid, gid
+from tests.graphql_api.typed_feed import EVENT_FIELDS, event_gid, expected_node, gid
 
 pytestmark = pytest.mark.django_db
 
@@ -242,3 +242,42 @@ def test_activity_event_takes_the_numeric_or_the_global_id_and_user_has_database
     ]
     me = graphql("{ me { id databaseId } }", user=player)["data"]["me"]
     assert me == {"id": gid("User", player.pk), "databaseId": player.pk}
+
+
+def test_node_nodes_and_activity_event_read_an_events_links_as_the_feed_does(graphql):
+    """Links and a correction's target, read through every way to one event, agree with the
+    typed feed's expectation (typed_feed.expected_node)."""
+    load_demo_data()
+    alice = User.objects.get(username="alice")
+    events = list(
+        UserActivity.objects.filter(user=alice)
+        .select_related("user", "reverses")
+        .order_by("-timestamp", "-id")
+    )
+    ids = [event_gid(e) for e in events]
+    fields = EVENT_FIELDS
+    by_nodes = graphql(
+        f"query($ids: [ID!]!) {{ nodes(ids: $ids) {{ ... on ActivityEvent {{ {fields} }} }} }}",
+        {"ids": ids},
+        user=alice,
+    )["data"]["nodes"]
+    assert by_nodes == [expected_node(e) for e in events]
+    match_won = next(e for e in events if e.event_type == EventType.MATCH_WON)
+    for query in (
+        f"query($id: ID!) {{ node(id: $id) {{ ... on ActivityEvent {{ {fields} }} }} }}",
+        f"query($id: ID!) {{ activityEvent(id: $id) {{ {fields} }} }}",
+    ):
+        [found] = graphql(query, {"id": event_gid(match_won)}, user=alice)["data"].values()
+        assert found == expected_node(match_won)
+    correction = next(e for e in events if e.event_type == EventType.REVERSAL)
+    nested = """query($id: ID!) { node(id: $id) { ... on CorrectionEvent { corrects {
+      ... on MatchEvent { round match { round tournament { name } } opponent { __typename } } }
+    } } }"""
+    cancelled = correction.reverses
+    assert graphql(nested, {"id": event_gid(correction)}, user=alice)["data"]["node"] == {
+        "corrects": {
+            "round": cancelled.metadata["round"],
+            "match": {"round": 2, "tournament": {"name": "Winter Championship"}},
+            "opponent": {"__typename": "User"},
+        }
+    }
