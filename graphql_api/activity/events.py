@@ -6,11 +6,12 @@ behind it (``tournament``, ``match``, ``opponent``, ``team``, ``achievement``) a
 are now, loaded for the whole page in one query per kind. An object that no longer exists (a
 deleted match, an erased opponent) is null; what the event recorded about it stays.
 
-What an event recorded is read into plain attributes when the event is built (a few dict reads):
-graphql-core then resolves those fields without a resolver call each. Measured in bench/ (the
-typed page): a resolver per field costs strawberry an ``Info`` object and its extension chain,
-which was most of the page's time. Only links, which load objects, are resolvers; each class's
-``LINKS`` says which loader and id each of its links reads (``links.py``).
+What an event recorded is read into plain attributes when the event is built (a few dict reads),
+and its links are plain attributes too, filled for the fields a query selects by ``links.py`` in
+the trip that found the events (each class's ``LINKS`` says which loader and id each link
+reads): graphql-core resolves them without a resolver call each. Measured in bench/ (the typed
+page): a resolver per field costs strawberry an ``Info`` object and its extension chain, and a
+DataLoader per link a future and a task; together they were most of the page's time.
 """
 
 from __future__ import annotations
@@ -80,8 +81,6 @@ SIDE_TEAM_NOW = (
     "The team the player took part with (team tournaments), as it is now; null for a solo "
     "entry or a team that no longer exists."
 )
-
-
 TOURNAMENT_NOW = "The tournament, as it is now; null if it no longer exists."
 TOURNAMENT_NAME = "The tournament's name when this happened."
 GAME = "The tournament's game when this happened."
@@ -442,8 +441,8 @@ async def events_for(
 
 
 def event_node(row: Row) -> ActivityEvent:
-    """A feed row as its concrete type: every column and recorded field set once; links (and
-    when it was recorded, unless the row says) left to resolve."""
+    """A feed row as its concrete type: every column and recorded field set once; its links
+    (and when it was recorded, unless the row says) are left for ``linked_events`` to fill."""
     event_type = row["event_type"]
     cls = EVENT_TYPES[event_type]
     metadata = row["metadata"]

@@ -19,7 +19,9 @@ from graphql_api.users.types import UserNode
     Team, field_cls=ColumnField, name="Team", description="A team as the platform has it now."
 )
 class TeamNode(relay.Node):
-    name: str = strawberry_django.field(description="Its name now (events keep the name then).")
+    name: str = strawberry_django.field(
+        field_cls=ColumnField, description="Its name now (events keep the name then)."
+    )
 
     @strawberry.field(description="Its members now, earliest joined first.")
     def members(self, root: Parent[Team], info: Info) -> list[UserNode]:

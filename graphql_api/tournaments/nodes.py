@@ -22,11 +22,15 @@ strawberry.enum(Match.State, name="MatchState")
     description="A tournament as the platform has it now.",
 )
 class TournamentNode(relay.Node):
-    name: str = strawberry_django.field(description="Its name now (events keep the name then).")
+    name: str = strawberry_django.field(
+        field_cls=ColumnField, description="Its name now (events keep the name then)."
+    )
     game: str
     status: Tournament.Status
     starts_at: datetime
-    team_size: int = strawberry_django.field(description="Players per side; 1 is solo.")
+    team_size: int = strawberry_django.field(
+        field_cls=ColumnField, description="Players per side; 1 is solo."
+    )
 
 
 @strawberry_django.type(

@@ -30,7 +30,8 @@ _PRELOADED_STATS = "_ledger_stats"
 )
 class Profile:
     activity_public: bool = strawberry_django.field(
-        description="Whether others may see this player's activity feed and history."
+        field_cls=ColumnField,
+        description="Whether others may see this player's activity feed and history.",
     )
 
     @strawberry.field(description="The name to show: the display name, else the username.")
