@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import strawberry
+from graphql import GraphQLResolveInfo
 from strawberry import relay
 from strawberry.relay import PageInfo
 from strawberry.scalars import JSON
@@ -76,6 +77,12 @@ class ActivityEvent(relay.Node):
         ),
     }
     """Each link by field name: the attribute it fills, and the loader and id it reads."""
+
+    @classmethod
+    def resolve_type(cls, obj: Any, info: GraphQLResolveInfo, abstract_type: Any) -> str:
+        """Each event is an instance of its concrete type: its name, without strawberry's
+        generic search (casts, isinstance, definitions) for every event of a page."""
+        return str(obj.__strawberry_definition__.name)
 
     @classmethod
     def recorded_fields(cls, metadata: Mapping[str, Any]) -> dict[str, Any]:
