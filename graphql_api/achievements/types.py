@@ -6,7 +6,7 @@ import strawberry_django
 from strawberry import relay
 
 from esports.achievements.models import Achievement
-from graphql_api.nodes.fields import ColumnField
+from graphql_api.nodes.fields import ColumnField, instances_of
 
 
 @strawberry_django.type(
@@ -16,6 +16,8 @@ from graphql_api.nodes.fields import ColumnField
     description="An achievement as the platform has it now.",
 )
 class AchievementNode(relay.Node):
+    is_type_of = instances_of(Achievement)
+
     code: str
     name: str
     description: str

@@ -29,9 +29,12 @@ class ColumnField(StrawberryDjangoField):
     def get_result(
         self, source: Model | None, info: Info | None, args: list[Any], kwargs: dict[str, Any]
     ) -> Any:
-        """A column resolved as a basic field (no ``Info``) is the attribute itself."""
-        if info is None and source is not None and not self.is_relation:
-            return getattr(source, self.django_name or self.python_name)
+        """A column resolved as a basic field (no ``Info``) is the attribute itself, and so is a
+        foreign key read with its row; anything else is strawberry-django's to resolve."""
+        if info is None and source is not None:
+            name = self.django_name or self.python_name
+            if not self.is_relation or getattr(type(source), name).is_cached(source):
+                return getattr(source, name)
         return super().get_result(source, info, args, kwargs)
 
     @cached_property
@@ -41,3 +44,11 @@ class ColumnField(StrawberryDjangoField):
         if definition is None or not self.django_name:
             return False
         return bool(definition.model._meta.get_field(self.django_name).concrete)
+
+
+def instances_of(model: type[Model]) -> Any:
+    """An ``is_type_of`` for a platform type: an instance of its model.
+
+    strawberry-django's own also looks for a ``strawberry.cast`` and asks the Node interface
+    first; graphql-core calls it for every object of a page (and to pick a union's member)."""
+    return classmethod(lambda cls, obj, info: isinstance(obj, model))

@@ -9,7 +9,7 @@ import strawberry_django
 from strawberry import relay
 
 from esports.tournaments.models import Match, Tournament
-from graphql_api.nodes.fields import ColumnField
+from graphql_api.nodes.fields import ColumnField, instances_of
 
 strawberry.enum(Tournament.Status, name="TournamentStatus")
 strawberry.enum(Match.State, name="MatchState")
@@ -22,6 +22,8 @@ strawberry.enum(Match.State, name="MatchState")
     description="A tournament as the platform has it now.",
 )
 class TournamentNode(relay.Node):
+    is_type_of = instances_of(Tournament)
+
     name: str = strawberry_django.field(
         field_cls=ColumnField, description="Its name now (events keep the name then)."
     )
@@ -37,6 +39,8 @@ class TournamentNode(relay.Node):
     Match, field_cls=ColumnField, name="Match", description="A match as the platform has it now."
 )
 class MatchNode(relay.Node):
+    is_type_of = instances_of(Match)
+
     round: int
     state: Match.State
     completed_at: datetime | None

@@ -11,7 +11,7 @@ from strawberry import Parent, relay
 from strawberry.types import Info
 
 from esports.profiles.models import UserProfile
-from graphql_api.nodes.fields import ColumnField
+from graphql_api.nodes.fields import ColumnField, instances_of
 from graphql_api.nodes.ids import USER_TYPE
 from graphql_api.stats.types import UserStats
 from graphql_api.users.loaders import StatsByUserId, UsersById
@@ -57,6 +57,8 @@ async def _load_profile(info: Info, user: Any) -> UserProfile:
     description="A player. Its id is a global ID; every userId argument takes it.",
 )
 class UserNode(relay.Node):
+    is_type_of = instances_of(get_user_model())
+
     username: str
 
     @strawberry.field(deprecation_reason=DATABASE_ID_DEPRECATION)
