@@ -409,7 +409,7 @@ def linked_events(
     shown = visible_rows(viewer, rows) if check_visibility else list(rows)
     events = [event_node(row) if row is not None else None for row in shown]
     present = [event for event in events if event is not None]
-    load_links(present, wanted.links)
+    load_links(present, wanted.fields)
     corrections = [event for event in present if isinstance(event, CorrectionEvent)]
     if wanted.corrects is not None and corrections:
         found = EventRowsById.fetch(sorted({event.corrects_db_id for event in corrections}))
@@ -433,7 +433,7 @@ async def events_for(
 ) -> list[ActivityEvent | None]:
     """``linked_events`` from a resolver: one trip to Django's thread, none when there is
     nothing to check or read."""
-    if not check_visibility and not wanted.links & READS:
+    if not check_visibility and not wanted.fields & READS:
         return [event_node(row) if row is not None else None for row in rows]
     return await thread_of(info)(linked_events)(
         rows, viewer=viewer_of(info), wanted=wanted, check_visibility=check_visibility

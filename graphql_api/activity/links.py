@@ -57,14 +57,11 @@ def load_links(events: Sequence[ActivityEvent], names: frozenset[str]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Wanted:
-    """What a query asks of events: which links, and what it asks of the events corrections
-    cancel (``corrects``), if it asks for them."""
+    """What a query asks of events: the names of the fields it selects (links among them), and
+    what it asks of the events corrections cancel (``corrects``), if it asks for them."""
 
-    links: frozenset[str]
+    fields: frozenset[str]
     corrects: Wanted | None = None
-
-
-NOTHING = Wanted(frozenset())
 
 
 def wanted_of(info: Info, path: Iterable[str] = ()) -> Wanted:

@@ -53,3 +53,25 @@ def test_a_queryset_with_parameters_of_its_own_is_refused():
     batch = CompiledBatch(Match.objects.filter(round=2))
     with pytest.raises(ValueError, match="parameters of its own"):
         batch([1])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_foreign_key_not_read_with_its_row_still_loads():
+    """ColumnField resolves a foreign key read with its row as the attribute; one that was not
+    read still loads, on Django's thread (strawberry-django's own resolution)."""
+    from asgiref.sync import sync_to_async
+    from strawberry.types import get_object_definition
+
+    from graphql_api.tournaments.nodes import MatchNode
+
+    match = await sync_to_async(MatchFactory.create)()
+    definition = get_object_definition(MatchNode, strict=True)
+    field = next(f for f in definition.fields if f.name == "tournament")
+    assert field.is_basic_field
+    bare = await sync_to_async(Match.objects.get)(pk=match.pk)  # tournament not read with it
+    loaded = field.get_result(bare, None, [], {})
+    tournament = await loaded if hasattr(loaded, "__await__") else loaded
+    assert tournament.pk == match.tournament_id
+    joined = await sync_to_async(Match.objects.select_related("tournament").get)(pk=match.pk)
+    assert field.get_result(joined, None, [], {}) is joined.tournament
