@@ -9,7 +9,6 @@ page's viewer is a player with that many matches (made here once, by the platfor
 
 from __future__ import annotations
 
-import base64
 import time
 from typing import Any
 
@@ -300,11 +299,9 @@ def _check_typed_page(player: Any, variables: dict[str, Any], n: int) -> None:
 def _check_same_rows(client: HttpClient, raw_rows: list[Any], deep_vars: dict[str, Any]) -> None:
     """The measured page is the right page: the schema returns the raw query's ids."""
     data = client.post(FEED, deep_vars)
-    # Ids are global IDs now (base64 of "Type:id"): the row's id is after the colon.
-    ids = [
-        int(base64.b64decode(edge["node"]["id"]).decode().rpartition(":")[2])
-        for edge in data["activityFeed"]["edges"]
-    ]
+    from graphql_api.nodes.ids import decode_global_id
+
+    ids = [decode_global_id(edge["node"]["id"])[1] for edge in data["activityFeed"]["edges"]]
     expected = [row[0] for row in raw_rows[: len(ids)]]
     if ids != expected or not ids:
         raise AssertionError(f"the schema's deep page differs from the raw keyset page: {ids[:3]}")
