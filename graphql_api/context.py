@@ -14,7 +14,7 @@ from strawberry.django.context import StrawberryDjangoContext
 from strawberry.types import Info
 
 from graphql_api.errors import NotFound, Unauthenticated
-from graphql_api.pagination import parse_id
+from graphql_api.nodes.ids import parse_user_id
 from graphql_api.permissions import Viewer
 from ledger.selectors.stats import column
 
@@ -69,13 +69,14 @@ def _subject_sql() -> str:
 
 
 def requested_user_id(info: Info, user_id: Any | None) -> int:
-    """``userId`` if given (validated, not yet looked up), else the signed-in viewer's id."""
+    """``userId`` if given (a User's global ID or, deprecated, a numeric id; validated, not yet
+    looked up), else the signed-in viewer's id."""
     if user_id is None:
         viewer = viewer_of(info)
         if not viewer.is_authenticated:
             raise Unauthenticated("Sign in, or pass userId to read a public profile.")
         return int(viewer.pk)
-    return parse_id(user_id, what="userId")
+    return parse_user_id(user_id, what="userId")
 
 
 def no_such_user(number: int) -> NotFound:

@@ -28,7 +28,11 @@ query FirstLook {
   me { id username profile { displayName activityPublic } }
   stats { matchesPlayed matchesWon winRate tournamentsWon totalEarned lastActivityAt }
   activityFeed(first: 10) {
-    edges { cursor node { id eventType timestamp metadata } }
+    edges { cursor node { __typename id timestamp
+      ... on TournamentEvent { tournamentName }
+      ... on MatchEvent { round opponentName match { state tournament { name } } }
+      ... on CoinsEvent { amount reason }
+    } }
     pageInfo { hasNextPage endCursor }
   }
   leaderboard(by: TOURNAMENTS_WON, first: 5) {

@@ -6,11 +6,13 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
+from graphql_api.activity.events import EVENT_TYPES
 from graphql_api.activity.queries import ActivityQueries
 from graphql_api.errors import is_client_error
 from graphql_api.extensions import EXTENSIONS
 from graphql_api.jobs.mutations import JobMutations
 from graphql_api.jobs.queries import JobQueries
+from graphql_api.nodes.queries import NodeQueries
 from graphql_api.stats.queries import StatsQueries
 from graphql_api.subscriptions import Subscription
 from graphql_api.tournaments.queries import TournamentQueries
@@ -18,7 +20,7 @@ from graphql_api.users.queries import UserQueries
 
 
 @strawberry.type
-class Query(UserQueries, ActivityQueries, StatsQueries, TournamentQueries, JobQueries):
+class Query(NodeQueries, UserQueries, ActivityQueries, StatsQueries, TournamentQueries, JobQueries):
     pass
 
 
@@ -39,5 +41,9 @@ class LedgerSchema(strawberry.Schema):
 
 
 schema = LedgerSchema(
-    query=Query, mutation=Mutation, subscription=Subscription, extensions=EXTENSIONS
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    types=list(EVENT_TYPES.values()),  # reached through the ActivityEvent interface
+    extensions=EXTENSIONS,
 )

@@ -78,6 +78,8 @@ async def _client(
 ) -> Any:
     from websockets.asyncio.client import connect
 
+    from graphql_api.nodes.ids import decode_global_id
+
     ws = await connect(url, subprotocols=["graphql-transport-ws"], max_queue=None)  # type: ignore[list-item]
     await ws.send(
         json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
@@ -101,7 +103,7 @@ async def _client(
             message = json.loads(raw)
             if message.get("type") == "next":
                 node = message["payload"]["data"]["activityAdded"]["node"]
-                inbox[int(node["id"])] = time.time()
+                inbox[decode_global_id(node["id"])[1]] = time.time()
             elif message.get("type") == "ping":
                 await ws.send(json.dumps({"type": "pong"}))
 

@@ -7,35 +7,40 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from graphql_api.activity.events import EVENT_TYPE_OF_NODE, events_for, linked_events
+from graphql_api.activity.links import Wanted, wanted_of
+from graphql_api.activity.loaders import EventRowsById
 from graphql_api.activity.types import (
     ActivityConnection,
     ActivityEdge,
     ActivityEvent,
     ActivityFilter,
 )
-from graphql_api.context import db, load_subject, subject_of, viewer_of
+from graphql_api.context import db, subject_of, viewer_of
 from graphql_api.errors import BadInput, NotFound
-from graphql_api.pagination import encode_cursor, page_info, parse_id, to_page_request
-from graphql_api.permissions import can_see_activity, can_see_economy, require_activity
+from graphql_api.nodes.ids import parse_typed_id
+from graphql_api.pagination import encode_cursor, page_info, to_page_request
+from graphql_api.permissions import can_see_economy, require_activity
 from ledger.filters import InvalidFilterError
-from ledger.selectors import activity_event, activity_feed_page, is_economy_row
+from ledger.selectors import Page, activity_feed_page
 
 FEED_CURSOR = "feed"
+EVENT_NODE_TYPES = frozenset(EVENT_TYPE_OF_NODE)
 
 
-def _visible_event(viewer: Any, event_id: int) -> dict[str, Any] | None:
-    """The event if this viewer may see it: same rules as the feed, else None (not found)."""
-    row = activity_event(event_id=event_id)
-    if row is None:
-        return None
-    owner_id = row["user_id"]
-    subject = load_subject(owner_id) if owner_id is not None else None
-    public = subject.activity_public if subject else False
-    if not can_see_activity(viewer, owner_id=owner_id, activity_public=public):
-        return None
-    if is_economy_row(row) and not can_see_economy(viewer, owner_id=owner_id):
-        return None
-    return row
+def feed_edge(row: dict[str, Any], node: ActivityEvent) -> ActivityEdge:
+    """A feed row and its event as an edge: the same for a page and a subscription's events."""
+    return ActivityEdge(cursor=encode_cursor(FEED_CURSOR, row["timestamp"], row["id"]), node=node)
+
+
+def _feed_page(
+    *, viewer: Any, wanted: Wanted, **page: Any
+) -> tuple[Page[dict[str, Any]], list[ActivityEvent | None]]:
+    """The page and its events with what the query asks of them (links, corrected events),
+    in one trip to Django's thread: one query per kind of object."""
+    rows = activity_feed_page(**page)
+    events = linked_events(rows.rows, viewer=viewer, wanted=wanted, check_visibility=False)
+    return rows, events
 
 
 @strawberry.type
@@ -61,7 +66,9 @@ class ActivityQueries:
         viewer = viewer_of(info)
         require_activity(viewer, owner_id=subject.user_id, activity_public=subject.activity_public)
         try:
-            page = await db(activity_feed_page)(
+            page, events = await db(_feed_page)(
+                viewer=viewer,
+                wanted=wanted_of(info, ("edges", "node")),
                 user_id=subject.user_id,
                 request=request,
                 filters=filter.as_data() if filter else None,
@@ -69,19 +76,25 @@ class ActivityQueries:
             )
         except InvalidFilterError as error:
             raise BadInput(str(error), field="filter") from None
+        # The feed's rows are visible by its own query: every event is there.
         edges = [
-            ActivityEdge(
-                cursor=encode_cursor(FEED_CURSOR, row["timestamp"], row["id"]),
-                node=ActivityEvent.from_row(row),
-            )
-            for row in page.rows
+            feed_edge(row, event)
+            for row, event in zip(page.rows, events, strict=True)
+            if event is not None
         ]
         return ActivityConnection(edges=edges, page_info=page_info(page, [e.cursor for e in edges]))
 
-    @strawberry.field(description="One event by id, if the viewer may see it.")
+    @strawberry.field(
+        description="One event by id (a global ID, or its deprecated numeric id), if the "
+        "viewer may see it.",
+        deprecation_reason="Use `node(id:)`: null where this answers NOT_FOUND.",
+    )
     async def activity_event(self, info: Info, id: strawberry.ID) -> ActivityEvent:
-        event_id = parse_id(id, what="id")
-        row = await db(_visible_event)(viewer_of(info), event_id)
-        if row is None:
-            raise NotFound(f"No activity event {event_id} visible to you.", field="id")
-        return ActivityEvent.from_row(row)
+        type_name, event_id = parse_typed_id(id, accept=EVENT_NODE_TYPES, what="id")
+        row = await EventRowsById.of(info).load(event_id)
+        if row is not None and type_name is not None:
+            row = row if EVENT_TYPE_OF_NODE[type_name] == row["event_type"] else None
+        [event] = await events_for(info, [row], wanted_of(info), check_visibility=True)
+        if event is None:
+            raise NotFound(f"No activity event {id} visible to you.", field="id")
+        return event

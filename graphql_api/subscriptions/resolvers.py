@@ -17,12 +17,14 @@ import strawberry
 from channels.db import database_sync_to_async
 from strawberry.types import Info
 
-from graphql_api.activity.queries import FEED_CURSOR
-from graphql_api.activity.types import ActivityEdge, ActivityEvent
+from graphql_api.activity.events import events_for
+from graphql_api.activity.links import wanted_of
+from graphql_api.activity.queries import FEED_CURSOR, feed_edge
+from graphql_api.activity.types import ActivityEdge
 from graphql_api.context import subject_of, viewer_of
 from graphql_api.errors import NotFound
 from graphql_api.jobs.types import LedgerJobNode
-from graphql_api.pagination import decode_time_position, encode_cursor, parse_id
+from graphql_api.pagination import decode_time_position, parse_id
 from graphql_api.permissions import can_see_economy, require_activity, require_staff
 from graphql_api.stats.types import UserStats
 from graphql_api.subscriptions.context import consumer_of
@@ -40,19 +42,12 @@ db = database_sync_to_async
 lives for hours, with no request cycle to recycle its connection."""
 
 
-def _edge(row: dict[str, Any]) -> ActivityEdge:
-    return ActivityEdge(
-        cursor=encode_cursor(FEED_CURSOR, row["timestamp"], row["id"]),
-        node=ActivityEvent.from_row(row),
-    )
-
-
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="A player's new events (userId omitted: the viewer), oldest first. With "
-        "`after` (an edge cursor): first every event after it, then live ones, no gap and no "
-        "duplicate. Economy events only for the owner and staff."
+        description="A player's new events (userId omitted: the viewer), oldest first, as the "
+        "feed's typed edges. With `after` (an edge cursor): first every event after it, then "
+        "live ones, no gap and no duplicate. Economy events only for the owner and staff."
     )
     async def activity_added(
         self, info: Info, user_id: strawberry.ID | None = None, after: str | None = None
@@ -62,6 +57,7 @@ class Subscription:
         viewer = viewer_of(info)
         require_activity(viewer, owner_id=subject.user_id, activity_public=subject.activity_public)
         include_economy = can_see_economy(viewer, owner_id=subject.user_id)
+        wanted = wanted_of(info, ("node",))
         user_id_ = subject.user_id
         position: Position | None = start
         if start is None:  # from now on: the feed's head, read before joining (see below)
@@ -88,9 +84,12 @@ class Subscription:
                             include_economy=include_economy,
                         ),
                     )
-                    for row in rows:
+                    # The rows are visible by the feed's own query: every event is there.
+                    events = await events_for(info, rows, wanted, check_visibility=False)
+                    for row, event in zip(rows, events, strict=True):
                         position = position_of(row)
-                        yield _edge(row)
+                        if event is not None:
+                            yield feed_edge(row, event)
                 message = await _next(messages)
                 if message is None:
                     return

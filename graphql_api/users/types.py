@@ -1,48 +1,89 @@
-"""The User node: identity, profile and (public) stats."""
+"""The User node (public: who a player is and their lifetime stats) and its profile."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import strawberry
+import strawberry_django
+from django.contrib.auth import get_user_model
+from strawberry import Parent, relay
+from strawberry.types import Info
 
-from graphql_api.context import db
+from esports.profiles.models import UserProfile
+from graphql_api.nodes.fields import ColumnField, instances_of
+from graphql_api.nodes.ids import USER_TYPE
 from graphql_api.stats.types import UserStats
-from ledger.selectors import user_stats
+from graphql_api.users.loaders import StatsByUserId, UsersById
+
+DATABASE_ID_DEPRECATION = (
+    "Use `id` (an opaque global ID, which every ID argument accepts); numeric ids are kept "
+    "for clients that stored them (decision 0009)."
+)
+
+_PRELOADED_STATS = "_ledger_stats"
+"""Where a listing that already read a user's stats (the leaderboard) leaves them."""
 
 
-@strawberry.type(description="A player's public profile.")
+@strawberry_django.type(
+    UserProfile, field_cls=ColumnField, name="Profile", description="A player's public profile."
+)
 class Profile:
-    display_name: str
-    activity_public: bool = strawberry.field(
-        description="Whether others may see this player's activity feed and history."
+    activity_public: bool = strawberry_django.field(
+        field_cls=ColumnField,
+        description="Whether others may see this player's activity feed and history.",
     )
 
+    @strawberry.field(description="The name to show: the display name, else the username.")
+    def display_name(self, root: Parent[UserProfile]) -> str:
+        return root.display_name or root.user.get_username()
 
-@strawberry.type(name="User", description="A player. Its id is what every userId argument takes.")
-class UserNode:
-    id: strawberry.ID
+
+def _profile_or_default(user: Any, profile: UserProfile | None) -> UserProfile:
+    # A user created outside the platform has no profile: private, no display name.
+    return profile if profile is not None else UserProfile(user=user, activity_public=False)
+
+
+async def _load_profile(info: Info, user: Any) -> UserProfile:
+    loaded = await UsersById.of(info).load(user.pk)
+    profile = loaded._state.fields_cache.get("profile") if loaded is not None else None
+    return _profile_or_default(user, profile)
+
+
+@strawberry_django.type(
+    get_user_model(),
+    field_cls=ColumnField,
+    name=USER_TYPE,
+    description="A player. Its id is a global ID; every userId argument takes it.",
+)
+class UserNode(relay.Node):
+    is_type_of = instances_of(get_user_model())
+
     username: str
-    profile: Profile
-    preloaded_stats: strawberry.Private[dict[str, Any] | None] = None
+
+    @strawberry.field(deprecation_reason=DATABASE_ID_DEPRECATION)
+    def database_id(self, root: Parent[Any]) -> int:
+        return int(root.pk)
+
+    @strawberry.field
+    def profile(self, root: Parent[Any], info: Info) -> Profile:
+        # Every listing reads users with their profiles; a user read without one loads it.
+        cached = root._state.fields_cache
+        if "profile" in cached:
+            return _profile_or_default(root, cached["profile"])  # type: ignore[return-value]
+        return _load_profile(info, root)  # type: ignore[return-value]
 
     @strawberry.field(description="Lifetime stats (public).")
-    async def stats(self) -> UserStats:
-        values = self.preloaded_stats
+    async def stats(self, root: Parent[Any], info: Info) -> UserStats:
+        values = getattr(root, _PRELOADED_STATS, None)
         if values is None:
-            values = await db(user_stats)(user_id=int(self.id))
+            values = await StatsByUserId.of(info).load(root.pk)
+        assert values is not None, "every user id reads stats (zeros without a row)"
         return UserStats.from_values(values)
 
     @classmethod
     def from_user(cls, user: Any, *, stats: dict[str, Any] | None = None) -> UserNode:
-        profile = getattr(user, "profile", None)
-        username = user.get_username()
-        return cls(
-            id=strawberry.ID(str(user.pk)),
-            username=username,
-            profile=Profile(
-                display_name=(profile.display_name if profile else "") or username,
-                activity_public=bool(profile.activity_public) if profile else False,
-            ),
-            preloaded_stats=stats,
-        )
+        """A user as this node (read with its profile), with stats already read, if any."""
+        if stats is not None:
+            setattr(user, _PRELOADED_STATS, stats)
+        return user

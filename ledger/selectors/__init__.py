@@ -19,9 +19,11 @@ from ledger.selectors.events import ECONOMY_TYPES, NON_ECONOMY_TYPES, standing_e
 from ledger.selectors.feed import (
     FEED_FIELDS,
     activity_event,
+    activity_events,
     activity_feed_page,
     activity_feed_query,
     is_economy_row,
+    recorded_at,
     reversed_type,
 )
 from ledger.selectors.jobs import ledger_job, ledger_jobs_page
@@ -46,7 +48,13 @@ from ledger.selectors.paging import (
     seek,
 )
 from ledger.selectors.periods import Period, PeriodStats, stats_by_period
-from ledger.selectors.stats import StatsRow, existing_user_stats, user_stats, with_derived
+from ledger.selectors.stats import (
+    StatsRow,
+    existing_user_stats,
+    stats_by_user,
+    user_stats,
+    with_derived,
+)
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -65,6 +73,7 @@ __all__ = [
     "Position",
     "StatsRow",
     "activity_event",
+    "activity_events",
     "activity_feed_page",
     "activity_feed_query",
     "existing_user_stats",
@@ -77,10 +86,12 @@ __all__ = [
     "ledger_job",
     "ledger_jobs_page",
     "page_request",
+    "recorded_at",
     "reversed_type",
     "seek",
     "standing_events",
     "stats_by_period",
+    "stats_by_user",
     "user_stats",
     "with_derived",
 ]

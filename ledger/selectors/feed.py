@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -91,6 +92,21 @@ def activity_event(*, event_id: int) -> dict[str, Any] | None:
         .values(*FEED_FIELDS, "reverses__event_type")
         .first()
     )
+
+
+def activity_events(*, event_ids: Collection[int]) -> dict[int, dict[str, Any]]:
+    """Events by id as feed rows, with when each was recorded and (for a correction) the type
+    of the event it cancels, in one query (node refetches and corrections' targets, batched)."""
+    rows = UserActivity.objects.filter(pk__in=list(event_ids)).values(
+        *FEED_FIELDS, "created_at", "reverses__event_type"
+    )
+    return {row["id"]: row for row in rows}
+
+
+def recorded_at(*, event_ids: Collection[int]) -> dict[int, datetime]:
+    """When the ledger learned of each event (``created_at``, I7), for a page at once: a feed
+    row does not carry it."""
+    return dict(UserActivity.objects.filter(pk__in=list(event_ids)).values_list("id", "created_at"))
 
 
 def reversed_type(row: Mapping[str, Any]) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,15 @@ def user_stats(*, user_id: int) -> StatsRow:
     """A user's stats by primary key, with the derived rates; a user without a row reads zeros."""
     row = UserProfileStats.objects.filter(user_id=user_id).values(*LIFETIME_STATS.fields).first()
     return with_derived(row or _zeros())
+
+
+def stats_by_user(*, user_ids: Collection[int]) -> dict[int, StatsRow]:
+    """``user_stats`` of many users in one query (a page of players): zeros where no row."""
+    rows = UserProfileStats.objects.filter(user_id__in=list(user_ids)).values(
+        "user_id", *LIFETIME_STATS.fields
+    )
+    found = {row.pop("user_id"): with_derived(row) for row in rows}
+    return {user_id: found.get(user_id) or with_derived(_zeros()) for user_id in user_ids}
 
 
 def existing_user_stats(*, user_id: int) -> StatsRow | None:

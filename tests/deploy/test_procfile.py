@@ -314,9 +314,7 @@ def test_procfile_runs_the_ledger_across_processes_and_stops_cleanly(deployment:
 
     # read through web worker 2: the same three events the subscription on worker 3 received
     feed = graphql(d, 1, READ_FEED, ids["alice_token"])["activityFeed"]["edges"]
-    assert sorted(int(e["node"]["id"]) for e in feed) == sorted(
-        int(e["node"]["id"]) for e in received
-    )
+    assert sorted(e["node"]["id"] for e in feed) == sorted(e["node"]["id"] for e in received)
     assert [e["node"]["eventType"] for e in received] == ["ACHIEVEMENT_UNLOCKED"] * 3
 
     # the job ran on the Celery worker and found exactly the unsignalled unlock

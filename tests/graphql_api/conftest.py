@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -78,3 +79,13 @@ def make_events(
 
 def error_codes(result: dict[str, Any]) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in result.get("errors", [])]
+
+
+def db_id(global_id: str) -> int:
+    """The database id inside a global ID, decoded as any client could (base64 "Type:id")."""
+    _, _, number = base64.b64decode(global_id).decode().partition(":")
+    return int(number)
+
+
+def global_id(type_name: str, pk: Any) -> str:
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from ledger.models import EventType, UserActivity
 from tests.factories import UserFactory, transaction_for
-from tests.graphql_api.conftest import BASE_TIME, error_codes, make_events
+from tests.graphql_api.conftest import BASE_TIME, db_id, error_codes, make_events
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ query Feed($userId: ID, $first: Int, $after: String, $last: Int, $before: String
 
 
 def feed_ids(result):
-    return [int(edge["node"]["id"]) for edge in result["data"]["activityFeed"]["edges"]]
+    return [db_id(edge["node"]["id"]) for edge in result["data"]["activityFeed"]["edges"]]
 
 
 def newest_first_ids(user):

@@ -19,7 +19,7 @@ from gql.transport.requests import RequestsHTTPTransport
 from ledger.models import EventType, LedgerJob, UserActivity
 from ledger.services.stats import recompute_stats
 from tests.factories import UserFactory, transaction_for
-from tests.graphql_api.conftest import BASE_TIME, make_events
+from tests.graphql_api.conftest import BASE_TIME, db_id, make_events
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,7 +80,7 @@ def test_a_thousand_event_feed_pages_without_duplicate_or_gap(connect):
     after, pages = None, 0
     while True:
         page = run(client, FEED, first=97, after=after)["activityFeed"]
-        seen += [int(edge["node"]["id"]) for edge in page["edges"]]
+        seen += [db_id(edge["node"]["id"]) for edge in page["edges"]]
         pages += 1
         if not page["pageInfo"]["hasNextPage"]:
             break

@@ -55,3 +55,15 @@ def test_the_debug_page_sets_the_csrf_cookie_graphiql_sends_back(client, setting
     assert page.status_code == 200
     assert "csrftoken" in page.cookies
     assert b"query FirstLook" in page.content
+
+
+def test_the_first_query_is_valid_and_uses_nothing_deprecated():
+    """The example a developer runs first shows the typed fields, not deprecated ones."""
+    from graphql import parse, validate
+    from graphql.validation import NoDeprecatedCustomRule
+
+    from graphql_api.schema import schema
+
+    document = parse(graphiql.FIRST_QUERY)
+    assert validate(schema._schema, document) == []
+    assert validate(schema._schema, document, [NoDeprecatedCustomRule]) == []

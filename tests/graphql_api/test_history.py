@@ -17,7 +17,7 @@ from tests.factories import (
     UserFactory,
     transaction_for,
 )
-from tests.graphql_api.conftest import error_codes
+from tests.graphql_api.conftest import error_codes, global_id
 
 pytestmark = pytest.mark.django_db
 
@@ -149,3 +149,16 @@ def test_history_query_count_does_not_grow_with_tournaments(graphql):
         play_cup(ann, bob, name=f"Cup {i}", day=DAY + timedelta(days=i + 1))
     assert _history_queries(graphql, ann, 7) == one
     assert Match.objects.count() == 14
+
+
+def test_each_tournament_links_the_tournament_as_it_is_now(graphql):
+    ann, bob = UserFactory.create(username="ann"), UserFactory.create(username="bob")
+    cup = play_cup(ann, bob, name="Spring Cup", day=DAY)
+    cup.name = "Spring Cup (renamed)"
+    cup.save()
+    query = "{ tournamentHistory { edges { node { tournamentName tournament { id name } } } } }"
+    [node] = nodes(graphql(query, user=ann))
+    assert node == {
+        "tournamentName": "Spring Cup",  # as its events recorded it
+        "tournament": {"id": global_id("Tournament", cup.pk), "name": "Spring Cup (renamed)"},
+    }

@@ -7,7 +7,7 @@ import pytest
 from ledger.filters import ActivityFilter, InvalidFilterError, LedgerJobFilter, apply_filter
 from ledger.models import LedgerJob, UserActivity
 from tests.factories import UserFactory
-from tests.graphql_api.conftest import make_events
+from tests.graphql_api.conftest import global_id, make_events
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def test_user_by_username_is_public_and_its_id_feeds_user_id_arguments(graphql):
     make_events(ann, 2)
     found = graphql(USER, {"username": "ann"})["data"]["user"]
     assert found == {
-        "id": str(ann.pk),
+        "id": global_id("User", ann.pk),
         "username": "ann",
         "profile": {"displayName": "Ann the Bold", "activityPublic": False},
         "stats": {"achievementsCount": 2},
@@ -38,7 +38,11 @@ def test_user_by_username_is_public_and_its_id_feeds_user_id_arguments(graphql):
 def test_me_is_the_viewer(graphql):
     bob = UserFactory.create(username="bob")
     me = graphql("{ me { id username profile { displayName } } }", user=bob)["data"]["me"]
-    assert me == {"id": str(bob.pk), "username": "bob", "profile": {"displayName": "bob"}}
+    assert me == {
+        "id": global_id("User", bob.pk),
+        "username": "bob",
+        "profile": {"displayName": "bob"},
+    }
 
 
 def test_activity_filter_rejects_bad_values_with_the_field_named():

@@ -16,9 +16,11 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from esports.demo import load_demo_data
+from esports.tournaments.models import Tournament
 from ledger.models import EventType, UserActivity
 from tests.factories import UserFactory
 from tests.graphql_api.conftest import make_events
+from tests.graphql_api.typed_feed import event_gid
 from tests.support.processes import run_python
 from tests.web.conftest import Server, in_thread
 
@@ -40,11 +42,12 @@ def user(username: str) -> Any:
 
 
 def visible_ids(username: str, *, owner: bool) -> list[str]:
-    """The feed as the API orders it (newest first); economy events only for the owner."""
+    """The feed as the API orders it (newest first), as global IDs; economy events only for
+    the owner."""
     rows = UserActivity.objects.filter(user__username=username).order_by("-timestamp", "-id")
     if not owner:
         rows = rows.exclude(event_type__in=ECONOMY)
-    return [str(pk) for pk in rows.values_list("id", flat=True)]
+    return [event_gid(event) for event in rows]
 
 
 UNLOCK = """
@@ -103,8 +106,13 @@ def open_profile(page: Any, server: Server, username: str) -> None:
     page.wait_for_selector("#feed" + loaded.format("feed"), state="attached")
 
 
+def rename_tournament(old: str, new: str) -> None:
+    Tournament.objects.filter(name=old).update(name=new)
+
+
 def test_a_visitor_sees_alice_s_stats_chart_history_and_feed_as_sentences(browser_page, server):
     in_thread(load_demo_data)
+    in_thread(rename_tournament, "Spring Invitational", "Spring Open")
     page = browser_page
     open_profile(page, server, "alice")
 
@@ -158,9 +166,17 @@ def test_a_visitor_sees_alice_s_stats_chart_history_and_feed_as_sentences(browse
     ]:
         assert expected in sentences
     assert not [s for s in sentences if "DeltaCoins" in s]  # economy: owner only
+    # the opponent, as the match recorded them, links to their profile (they still exist)
+    beat_bob = page.locator("#feed .event-text", has_text="Beat Bob Blitz in Winter Championship")
+    assert beat_bob.locator("a").get_attribute("href") == "/u/bob/"
     first_time = page.locator("#feed > li time").first
     assert first_time.inner_text() == "just now"
     assert page.locator("#feed > li time").last.inner_text() == "4 weeks ago"
+    # a tournament renamed since: the sentence keeps the name then, the detail says it now
+    won_spring = page.locator("#feed > li", has_text="Won Spring Invitational")
+    assert won_spring.locator(".event-context").inner_text() == (
+        "with Night Owls · valorant · now “Spring Open”"
+    )
     assert page.locator('#feed > li[data-event-type="TOURNAMENT_WON"].tone-gold').count() == 2
     assert page.locator("#private-notice").is_hidden()
 
@@ -192,7 +208,8 @@ def test_the_owner_sees_coins_and_a_screenshot_is_saved(browser_page, server, tm
 
 def test_scrolling_loads_older_events_by_cursor_without_duplicates(browser_page, server):
     grinder = in_thread(UserFactory.create, username="grinder")
-    in_thread(make_events, grinder, 45, metadata={"achievement_name": "Grind"})
+    grind = {"achievement_id": 1, "achievement_code": "grind", "achievement_name": "Grind"}
+    in_thread(make_events, grinder, 45, metadata=grind)
     page = browser_page
     open_profile(page, server, "grinder")
     expected = visible_ids("grinder", owner=True)

@@ -13,6 +13,7 @@ from asgiref.sync import sync_to_async
 from strawberry.channels.testing import GraphQLWebsocketCommunicator
 
 from config.asgi import application
+from tests.graphql_api.conftest import db_id
 
 WAIT = 5.0
 """Seconds any single wait may take before the test fails (never hangs CI)."""
@@ -88,7 +89,7 @@ async def quiet(ws: GraphQLWebsocketCommunicator, seconds: float = 0.3) -> bool:
 
 
 def ids(edges: list[dict[str, Any]]) -> list[int]:
-    return [int(edge["node"]["id"]) for edge in edges]
+    return [db_id(edge["node"]["id"]) for edge in edges]
 
 
 def in_db(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -10,6 +10,7 @@ from asgiref.sync import async_to_sync
 from django.db import transaction
 
 from esports.profiles.models import UserProfile
+from esports.tournaments.models import Match
 from graphql_api.activity.queries import FEED_CURSOR
 from graphql_api.auth.tokens import issue_api_token
 from graphql_api.pagination import encode_cursor
@@ -18,8 +19,8 @@ from graphql_api.subscriptions import publisher
 from graphql_api.subscriptions.groups import user_group
 from ledger.drafts import RecordedEvent
 from ledger.models import EventType, UserActivity
-from tests.factories import UserFactory, transaction_for
-from tests.graphql_api.conftest import BASE_TIME, make_events
+from tests.factories import MatchFactory, UserFactory, transaction_for
+from tests.graphql_api.conftest import BASE_TIME, db_id, make_events
 from tests.graphql_api.subscriptions.conftest import (
     FEED,
     connected,
@@ -31,6 +32,7 @@ from tests.graphql_api.subscriptions.conftest import (
     receive_error,
     subscribe,
 )
+from tests.graphql_api.typed_feed import EVENT_FIELDS, expected_node
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -253,7 +255,7 @@ async def test_events_are_announced_after_commit_and_never_for_a_rollback():
         assert await quiet(ws)
         await in_db(committed_later)()
         [edge] = await receive_edges(ws, op, 1)
-    assert [int(edge["node"]["id"])] == await in_db(feed_ids)(user)
+    assert [db_id(edge["node"]["id"])] == await in_db(feed_ids)(user)
 
 
 async def test_completing_a_subscription_leaves_the_group():
@@ -281,3 +283,40 @@ async def test_a_message_carries_the_user_and_event_ids_only():
         ("ledger.user.1", {"type": "ledger.activity", "user_id": 1, "event_ids": [8]}),
         ("ledger.user.2", {"type": "ledger.activity", "user_id": 2, "event_ids": [7, 9]}),
     ]
+
+
+TYPED_FEED = f"""subscription($after: String) {{
+  activityAdded(after: $after) {{ cursor node {{ {EVENT_FIELDS} }} }} }}"""
+
+
+def _played_match(winner, loser) -> None:
+    match = MatchFactory.create(participant1__user=winner, participant2__user=loser)
+    match.state, match.winner = Match.State.COMPLETED, match.participant1
+    match.save()
+    match.winner = match.participant2  # corrected: a reversal and the new outcome
+    match.save()
+
+
+def _expected(user) -> list[dict]:
+    events = UserActivity.objects.filter(user=user).select_related("user", "reverses")
+    return [expected_node(e) for e in events.order_by("timestamp", "id")]
+
+
+async def test_live_edges_are_the_feeds_typed_edges_with_their_objects_linked():
+    winner = await in_db(UserFactory.create)(username="typed")
+    loser = await in_db(UserFactory.create)(username="rival")
+    async with connected(await in_db(bearer)(winner)) as ws:
+        op = await follow(ws, TYPED_FEED, user_id=winner.pk)
+        await in_db(_played_match)(winner, loser)
+        expected = await in_db(_expected)(winner)
+        edges = await receive_edges(ws, op, len(expected))
+        assert await quiet(ws)
+    nodes = [edge["node"] for edge in edges]
+    assert nodes == expected
+    assert {n["__typename"] for n in nodes} >= {
+        "TournamentRegisteredEvent",
+        "MatchPlayedEvent",
+        "MatchWonEvent",
+        "MatchLostEvent",
+        "CorrectionEvent",
+    }

@@ -31,6 +31,7 @@ from graphql_api.subscriptions.credentials import CREDENTIALS_EXPIRED, credentia
 from graphql_api.subscriptions.groups import user_group
 from ledger.models import UserActivity
 from tests.factories import UserFactory
+from tests.graphql_api.conftest import db_id
 from tests.support import services
 from tests.support.processes import run_python
 
@@ -224,7 +225,7 @@ async def feed_ids_now(username: str) -> list[int]:
 
 
 def ids(edges: list[dict[str, Any]]) -> list[int]:
-    return [int(edge["node"]["id"]) for edge in edges]
+    return [db_id(edge["node"]["id"]) for edge in edges]
 
 
 def test_reconnect_with_after_receives_exactly_the_missed_events_then_live_ones(

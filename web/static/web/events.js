@@ -29,72 +29,85 @@ function reasonText(reason) {
   return REASONS[reason] ?? String(reason).replaceAll("_", " ");
 }
 
-function tournament(meta) {
-  return meta.tournament_name || "a tournament";
+function tournament(event) {
+  return event.tournamentName || "a tournament";
 }
 
-function opponent(meta) {
-  const side = meta.opponent;
-  if (!side || typeof side !== "object") return "an opponent";
-  return side.team_name || side.display_name || side.username || "an opponent";
+function opponent(event) {
+  return event.opponentName || "an opponent";
 }
 
-function roundText(meta) {
-  return Number.isInteger(meta.round) ? `, round ${meta.round}` : "";
+function roundText(event) {
+  return Number.isInteger(event.round) ? `, round ${event.round}` : "";
 }
 
 function coins(amount) {
   return `${formatNumber(amount)} DeltaCoin${amount === 1 ? "" : "s"}`;
 }
 
-function withReason(text, meta) {
-  const reason = reasonText(meta.reason);
+function withReason(text, event) {
+  const reason = reasonText(event.reason);
   return reason ? `${text} (${reason})` : text;
 }
 
-/** One sentence per event type, from the event's metadata (any field may be missing). */
-const SENTENCES = {
-  TOURNAMENT_REGISTERED: (m) => `Registered for ${tournament(m)}`,
-  TOURNAMENT_JOINED: (m) => `Checked in to ${tournament(m)}`,
-  TOURNAMENT_COMPLETED: (m) => `Completed ${tournament(m)}`,
-  TOURNAMENT_WON: (m) => `Won ${tournament(m)} — 1st place`,
-  TOURNAMENT_RUNNER_UP: (m) => `Runner-up in ${tournament(m)} — 2nd place`,
-  TOURNAMENT_TOP4: (m) =>
-    `Placed in ${tournament(m)} — ${Number.isInteger(m.placement) ? ordinal(m.placement) : "top 4"} place`,
-  MATCH_PLAYED: (m) =>
-    m.forfeit
-      ? `Match against ${opponent(m)} ended by forfeit${roundText(m)}`
-      : `Played ${opponent(m)} in ${tournament(m)}${roundText(m)}`,
-  MATCH_WON: (m) => `Beat ${opponent(m)} in ${tournament(m)}${roundText(m)}`,
-  MATCH_LOST: (m) => `Lost to ${opponent(m)} in ${tournament(m)}${roundText(m)}`,
-  COINS_EARNED: (m, e) => withReason(`Earned ${coins(e.amount)}`, m),
-  COINS_SPENT: (m, e) => withReason(`Spent ${coins(e.amount)}`, m),
-  ACHIEVEMENT_UNLOCKED: (m) => `Unlocked the achievement “${m.achievement_name || m.achievement_code || "?"}”`,
-  TEAM_CREATED: (m) => `Created team ${m.team_name || "a team"}`,
-  TEAM_JOINED: (m) => `Joined team ${m.team_name || "a team"}`,
-  TEAM_LEFT: (m) => `Left team ${m.team_name || "a team"}`,
-};
-
-/** The sentence for an event; a reversal reads as a correction of the event it cancels. */
-export function sentence(event) {
-  const meta = event.metadata && typeof event.metadata === "object" ? event.metadata : {};
-  if (event.eventType === "REVERSAL") {
-    const corrected = event.correctsEventType && SENTENCES[event.correctsEventType];
-    if (!corrected) return "Correction: an earlier event was withdrawn";
-    return `Correction: “${corrected(meta, event)}” no longer stands`;
-  }
-  const make = SENTENCES[event.eventType];
-  return make ? make(meta, event) : event.eventType.toLowerCase().replaceAll("_", " ");
+function team(event) {
+  return event.teamName || "a team";
 }
 
-/** A quieter second line: where it happened (team and tournament context). */
+/** One sentence per concrete event type, from its typed fields: the names it recorded. */
+const SENTENCES = {
+  TournamentRegisteredEvent: (e) => `Registered for ${tournament(e)}`,
+  TournamentJoinedEvent: (e) => `Checked in to ${tournament(e)}`,
+  TournamentCompletedEvent: (e) => `Completed ${tournament(e)}`,
+  TournamentWonEvent: (e) => `Won ${tournament(e)} — 1st place`,
+  TournamentRunnerUpEvent: (e) => `Runner-up in ${tournament(e)} — 2nd place`,
+  TournamentTop4Event: (e) =>
+    `Placed in ${tournament(e)} — ${Number.isInteger(e.placement) ? ordinal(e.placement) : "top 4"} place`,
+  MatchPlayedEvent: (e) =>
+    e.forfeit
+      ? `Match against ${opponent(e)} ended by forfeit${roundText(e)}`
+      : `Played ${opponent(e)} in ${tournament(e)}${roundText(e)}`,
+  MatchWonEvent: (e) => `Beat ${opponent(e)} in ${tournament(e)}${roundText(e)}`,
+  MatchLostEvent: (e) => `Lost to ${opponent(e)} in ${tournament(e)}${roundText(e)}`,
+  CoinsEarnedEvent: (e) => withReason(`Earned ${coins(e.amount)}`, e),
+  CoinsSpentEvent: (e) => withReason(`Spent ${coins(e.amount)}`, e),
+  AchievementUnlockedEvent: (e) => `Unlocked the achievement “${e.achievementName || e.achievementCode}”`,
+  TeamCreatedEvent: (e) => `Created team ${team(e)}`,
+  TeamJoinedEvent: (e) => `Joined team ${team(e)}`,
+  TeamLeftEvent: (e) => `Left team ${team(e)}`,
+};
+
+const COIN_TYPES = new Set(["CoinsEarnedEvent", "CoinsSpentEvent"]);
+const TEAM_TYPES = new Set(["TeamCreatedEvent", "TeamJoinedEvent", "TeamLeftEvent"]);
+
+/** What a sentence and its detail line are about: a correction reads as the event it cancels. */
+export function subject(event) {
+  return event.__typename === "CorrectionEvent" ? event.corrects : event;
+}
+
+/** The sentence for an event; a correction reads as a correction of the event it cancels. */
+export function sentence(event) {
+  if (event.__typename === "CorrectionEvent") {
+    const cancelled = event.corrects && SENTENCES[event.corrects.__typename];
+    if (!cancelled) return "Correction: an earlier event was withdrawn";
+    return `Correction: “${cancelled(event.corrects)}” no longer stands`;
+  }
+  const make = SENTENCES[event.__typename];
+  return make ? make(event) : event.eventType.toLowerCase().replaceAll("_", " ");
+}
+
+/** A quieter second line: where it happened (team and tournament), and the tournament's name
+ * now when it was renamed since (the sentence keeps the name it had then). */
 export function detail(event) {
-  const meta = event.metadata && typeof event.metadata === "object" ? event.metadata : {};
+  const about = subject(event);
+  if (!about) return "";
+  const type = about.__typename;
   const parts = [];
-  const type = event.eventType === "REVERSAL" ? event.correctsEventType : event.eventType;
-  if (type?.startsWith("COINS_") && meta.tournament_name) parts.push(meta.tournament_name);
-  if (meta.team?.team_name && !type?.startsWith("TEAM_")) parts.push(`with ${meta.team.team_name}`);
-  if (meta.game && type && !type.startsWith("COINS_")) parts.push(meta.game);
+  if (COIN_TYPES.has(type) && about.tournamentName) parts.push(about.tournamentName);
+  if (about.teamName && !TEAM_TYPES.has(type)) parts.push(`with ${about.teamName}`);
+  if (about.game && !COIN_TYPES.has(type)) parts.push(about.game);
+  const now = about.tournament?.name;
+  if (now && about.tournamentName && now !== about.tournamentName) parts.push(`now “${now}”`);
   return parts.join(" · ");
 }
 

@@ -2,7 +2,7 @@
 // Text is only ever set with textContent, never parsed as markup: names and metadata are data.
 
 import { GraphQLRequestError, LiveClient, query, websocketUrl } from "./graphql.js";
-import { KINDS, absoluteTime, detail, formatNumber, icon, ordinal, relativeTime, sentence } from "./events.js";
+import { KINDS, absoluteTime, detail, formatNumber, icon, ordinal, relativeTime, sentence, subject } from "./events.js";
 import { monthlyRows, resultsChart, resultsTable } from "./chart.js";
 
 const FEED_PAGE = 20;
@@ -12,7 +12,18 @@ const REFRESH_DELAY_MS = 400;
 const STATS = `tournamentsPlayed tournamentsWon tournamentsRunnerUp tournamentsTop4 tournamentsCompleted
   matchesPlayed matchesWon matchesLost totalEarned totalSpent netEarnings winRate tournamentWinRate
   achievementsCount currentTeamsCount lastActivityAt`;
-const EVENT = "id eventType timestamp metadata amount correctsId correctsEventType";
+// Typed fields, a fragment per kind of event: what each event recorded, and the objects behind
+// it as they are now (the opponent, to link; the tournament, to say when it was renamed).
+const EVENT_FIELDS = `__typename id eventType timestamp
+  ... on TournamentEvent { tournamentName game teamName tournament { name } }
+  ... on TournamentCompletedEvent { placement }
+  ... on TournamentPlacementEvent { placement }
+  ... on MatchEvent { tournamentName game teamName round forfeit opponentName tournament { name }
+    opponent { __typename ... on User { username } } }
+  ... on CoinsEvent { amount reason tournamentName tournament { name } }
+  ... on AchievementUnlockedEvent { achievementName achievementCode }
+  ... on TeamEvent { teamName }`;
+const EVENT = `${EVENT_FIELDS} ... on CorrectionEvent { corrects { ${EVENT_FIELDS} } }`;
 
 const PROFILE = `query Profile($username: String!) {
   user(username: $username) { id username profile { displayName activityPublic } stats { ${STATS} } } }`;
@@ -24,7 +35,7 @@ const FEED = `query Feed($userId: ID!, $first: Int!, $after: String) {
     edges { cursor node { ${EVENT} } } pageInfo { hasNextPage endCursor } } }`;
 const HISTORY = `query History($userId: ID!, $first: Int!, $after: String) {
   tournamentHistory(userId: $userId, first: $first, after: $after) {
-    edges { cursor node { tournamentId tournamentName registeredAt registered joined completed placement
+    edges { cursor node { tournament { id } tournamentName registeredAt registered joined completed placement
       matchesPlayed matchesWon matchesLost coinsEarned } }
     pageInfo { hasNextPage endCursor } } }`;
 const LIVE_FEED = `subscription LiveFeed($userId: ID!, $after: String) {
@@ -170,6 +181,23 @@ function timeElement(iso) {
   return node;
 }
 
+/** The sentence, its opponent's name linking to that player's profile while they exist. */
+function sentenceElement(event) {
+  const node = text("p", "event-text", "");
+  const words = sentence(event);
+  const about = subject(event);
+  const player = about?.opponent?.__typename === "User" ? about.opponent : null;
+  const at = player && about.opponentName ? words.indexOf(about.opponentName) : -1;
+  if (at < 0) {
+    node.textContent = words;
+    return node;
+  }
+  const link = text("a", "event-link", about.opponentName);
+  link.href = `/u/${encodeURIComponent(player.username)}/`;
+  node.append(words.slice(0, at), link, words.slice(at + about.opponentName.length));
+  return node;
+}
+
 function eventItem(event, { fresh = false } = {}) {
   const kind = KINDS[event.eventType] ?? KINDS.TOURNAMENT_REGISTERED;
   const item = document.createElement("li");
@@ -183,7 +211,7 @@ function eventItem(event, { fresh = false } = {}) {
   badge.append(icon(kind.icon));
   const body = document.createElement("div");
   body.className = "event-body";
-  body.append(text("p", "event-text", sentence(event)));
+  body.append(sentenceElement(event));
   const context = detail(event);
   const meta = document.createElement("p");
   meta.className = "event-meta";
@@ -290,7 +318,7 @@ const dateFormat = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeZone
 function historyItem(node) {
   const item = document.createElement("li");
   item.className = "history-item";
-  item.dataset.tournamentId = node.tournamentId;
+  item.dataset.tournamentId = node.tournament?.id ?? "";
   const place = node.placement;
   const badge = text("span", `place ${place ? `place-${place}` : "place-none"}`, place ? ordinal(place) : "–");
   badge.setAttribute("aria-hidden", "true");
