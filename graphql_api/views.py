@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -19,7 +18,7 @@ from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import AsyncGraphQLView
 
-from graphql_api.auth.request import InvalidToken, viewer_from_token
+from graphql_api.auth.request import InvalidToken, aviewer_from_token, viewer_from_token
 from graphql_api.context import ApiContext
 from graphql_api.graphiql import offline_html
 from graphql_api.permissions import is_owner_or_staff
@@ -50,13 +49,13 @@ class LedgerGraphQLView(AsyncGraphQLView[ApiContext, None]):
     ) -> Any:
         self.graphql_ide = "graphiql" if settings.DEBUG else None
         try:
-            viewer = await sync_to_async(viewer_from_token)(request)
+            viewer = await aviewer_from_token(request)
         except InvalidToken as error:
             return _unauthorized(str(error))
         if viewer is None:
             viewer = await request.auser()
             if viewer.is_authenticated and request.method == "POST":
-                failure = await sync_to_async(_csrf_failure)(request)
+                failure = _csrf_failure(request)  # cookies and headers only: no I/O
                 if failure is not None:
                     return failure
         request.user = viewer

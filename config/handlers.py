@@ -1,0 +1,54 @@
+"""Two Django ASGI handlers over one URLconf: the API's, with a short async-native middleware
+list, and the pages', with Django's full one.
+
+``/graphql/`` is the path SPA and mobile clients hit on every screen; it needs a request id,
+the security headers, the lazy session and user, and X-Frame-Options, nothing else (no static
+files, messages or slash redirects), and none of its hooks may hop to a thread
+(``config.middleware``). The admin, the profile page, static files and the probes keep Django's
+``MIDDLEWARE`` as Django runs it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.exception import convert_exception_to_response
+from django.utils.module_loading import import_string
+
+from config.admission import ASGIApp, Receive, Scope, Send
+
+API_PATHS = frozenset({"/graphql/"})
+_VIEW_HOOKS = ("process_view", "process_exception", "process_template_response")
+
+
+class ApiHandler(ASGIHandler):
+    """Django's ASGI handler, its middleware chain built from ``settings.API_MIDDLEWARE``."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        """Each entry must be async-capable and have request/response hooks only: Django
+        adapts anything else with a thread hop, which this list exists to avoid."""
+        self._view_middleware = []
+        self._template_response_middleware = []
+        self._exception_middleware = []
+        handler = convert_exception_to_response(self._get_response_async)
+        for path in reversed(settings.API_MIDDLEWARE):
+            middleware = import_string(path)
+            if not getattr(middleware, "async_capable", False) or any(
+                hasattr(middleware, hook) for hook in _VIEW_HOOKS
+            ):
+                raise ImproperlyConfigured(
+                    f"API_MIDDLEWARE entry {path} must be async-capable, without view hooks."
+                )
+            handler = convert_exception_to_response(middleware(handler))
+        self._middleware_chain = handler
+
+
+def http_router(*, api: ASGIApp, pages: ASGIApp) -> ASGIApp:
+    """The API's paths to ``api``, every other HTTP request to ``pages``."""
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        handler = api if scope["path"] in API_PATHS else pages
+        await handler(scope, receive, send)
+
+    return route
