@@ -10,6 +10,10 @@ files, messages or slash redirects), and none of its hooks may hop to a thread
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import ThreadSensitiveContext
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.asgi import ASGIHandler
@@ -22,8 +26,49 @@ API_PATHS = frozenset({"/graphql/"})
 _VIEW_HOOKS = ("process_view", "process_exception", "process_template_response")
 
 
-class ApiHandler(ASGIHandler):
-    """Django's ASGI handler, its middleware chain built from ``settings.API_MIDDLEWARE``."""
+class RequestThreads:
+    """One-thread executors lent to requests and taken back: a request's sync calls (its ORM
+    work, Django's request signals) all run on one thread, as Django requires, but the thread
+    outlives the request. Django's handler starts and joins a new thread per request instead:
+    measured here 0.46 ms of CPU per request, more than the whole floor's request."""
+
+    def __init__(self, *, keep: int) -> None:
+        self.keep = keep
+        self._idle: deque[ThreadPoolExecutor] = deque()
+
+    def lend(self) -> ThreadPoolExecutor:
+        if self._idle:
+            return self._idle.pop()
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
+
+    def take_back(self, executor: ThreadPoolExecutor) -> None:
+        """A call a cancelled request left running finishes before the next borrower's."""
+        if len(self._idle) < self.keep:
+            self._idle.append(executor)
+        else:
+            executor.shutdown(wait=False)
+
+
+class PagesHandler(ASGIHandler):
+    """Django's ASGI handler, on a lent thread per request (``RequestThreads``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads = RequestThreads(keep=settings.HTTP_CONCURRENCY)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] != "http":
+            raise ValueError(f"Django serves HTTP here, not {scope['type']}.")
+        executor = self.threads.lend()
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                await self.handle(scope, receive, send)
+        finally:
+            self.threads.take_back(executor)
+
+
+class ApiHandler(PagesHandler):
+    """``PagesHandler`` with its middleware chain built from ``settings.API_MIDDLEWARE``."""
 
     def load_middleware(self, is_async: bool = False) -> None:
         """Each entry must be async-capable and have request/response hooks only: Django
