@@ -232,8 +232,16 @@ LOGGING = logging_config(
 # Celery workers log through LOGGING above instead of installing their own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # /metrics: PROMETHEUS_MULTIPROC_DIR (read by prometheus_client itself) makes it sum every
-# process of the machine; METRICS_TOKEN set: scrapes must send `Authorization: Bearer <token>`.
+# process of the machine; scrapes send `Authorization: Bearer <METRICS_TOKEN>`. Unset: 403 for
+# everyone, unless DEBUG (check --deploy fails without it).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+# The profile page's Content-Security-Policy: it loads its script, style and data from this
+# origin only (and opens a WebSocket to it). check --deploy fails if it is emptied.
+PAGE_CONTENT_SECURITY_POLICY = os.environ.get(
+    "PAGE_CONTENT_SECURITY_POLICY",
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+)
 # --- Connections and admission (owner: HTTP path, issue 13; docs/operations.md) -----------------
 # PostgreSQL: psycopg's pool, on unless DATABASE_POOL=0. Django's async views run a request's ORM
 # calls on a thread of that request, so a persistent thread-local connection is never reused and
