@@ -18,9 +18,11 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
+from django.utils.deprecation import MiddlewareMixin
 from django.utils.module_loading import import_string
 
 from config.admission import ASGIApp, Receive, Scope, Send
+from config.middleware import InlineHooks
 
 API_PATHS = frozenset({"/graphql/"})
 _VIEW_HOOKS = ("process_view", "process_exception", "process_template_response")
@@ -71,16 +73,22 @@ class ApiHandler(PagesHandler):
     """``PagesHandler`` with its middleware chain built from ``settings.API_MIDDLEWARE``."""
 
     def load_middleware(self, is_async: bool = False) -> None:
-        """Each entry must be async-capable and have request/response hooks only: Django
-        adapts anything else with a thread hop, which this list exists to avoid."""
+        """Each entry must be async-native: a function middleware that is async-capable, or a
+        ``MiddlewareMixin`` whose hooks run inline (``config.middleware.InlineHooks``), without
+        view hooks. Django runs anything else through a thread hop, which this list avoids."""
         self._view_middleware = []
         self._template_response_middleware = []
         self._exception_middleware = []
         handler = convert_exception_to_response(self._get_response_async)
         for path in reversed(settings.API_MIDDLEWARE):
             middleware = import_string(path)
-            if not getattr(middleware, "async_capable", False) or any(
-                hasattr(middleware, hook) for hook in _VIEW_HOOKS
+            hops = isinstance(middleware, type) and (
+                issubclass(middleware, MiddlewareMixin) and not issubclass(middleware, InlineHooks)
+            )
+            if (
+                hops
+                or not getattr(middleware, "async_capable", False)
+                or any(hasattr(middleware, hook) for hook in _VIEW_HOOKS)
             ):
                 raise ImproperlyConfigured(
                     f"API_MIDDLEWARE entry {path} must be async-capable, without view hooks."

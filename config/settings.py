@@ -271,6 +271,11 @@ if DATABASE_POOL:
 HTTP_CONCURRENCY = int(os.environ.get("HTTP_CONCURRENCY", str(DATABASE_POOL_MAX)))
 HTTP_QUEUE = int(os.environ.get("HTTP_QUEUE", "2000"))
 HTTP_QUEUE_SECONDS = float(os.environ.get("HTTP_QUEUE_SECONDS", "20"))
+# Bearer tokens seen by this process are trusted without a query for at most this many seconds
+# (graphql_api/auth/cache.py): revocation and user changes evict them at once on every process
+# that hears the announcement; this is the bound when it is not heard. 0 turns the cache off.
+API_TOKEN_CACHE_SECONDS = float(os.environ.get("API_TOKEN_CACHE_SECONDS", "10"))
+API_TOKEN_CACHE_SIZE = int(os.environ.get("API_TOKEN_CACHE_SIZE", "10000"))
 # /graphql/ runs through this list only (config/handlers.py): Django's hooks, in the event loop.
 API_MIDDLEWARE = [
     "config.logging.request_context_middleware",
