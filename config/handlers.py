@@ -11,7 +11,9 @@ files, messages or slash redirects), and none of its hooks may hop to a thread
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext
 from django.conf import settings
@@ -76,10 +78,10 @@ class ApiHandler(PagesHandler):
         """Each entry must be async-native: a function middleware that is async-capable, or a
         ``MiddlewareMixin`` whose hooks run inline (``config.middleware.InlineHooks``), without
         view hooks. Django runs anything else through a thread hop, which this list avoids."""
-        self._view_middleware = []
-        self._template_response_middleware = []
-        self._exception_middleware = []
-        handler = convert_exception_to_response(self._get_response_async)
+        self._view_middleware: list[Callable[..., Any]] = []
+        self._template_response_middleware: list[Callable[..., Any]] = []
+        self._exception_middleware: list[Callable[..., Any]] = []
+        handler = convert_exception_to_response(self._get_response_async)  # type: ignore[attr-defined]
         for path in reversed(settings.API_MIDDLEWARE):
             middleware = import_string(path)
             hops = isinstance(middleware, type) and (

@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware as _Authentication
 from django.contrib.sessions.middleware import SessionMiddleware as _Session
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.clickjacking import XFrameOptionsMiddleware as _XFrameOptions
 from django.middleware.csrf import CsrfViewMiddleware as _Csrf
 from django.middleware.security import SecurityMiddleware as _Security
@@ -30,7 +30,7 @@ class InlineHooks:
     sync_capable = False
     async_capable = True
 
-    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
         response = None
         process_request = getattr(self, "process_request", None)
         if process_request is not None:
@@ -40,8 +40,8 @@ class InlineHooks:
             response = await self.respond(request, response)
         return response
 
-    async def respond(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        return self.process_response(request, response)  # type: ignore[attr-defined,no-any-return]
+    async def respond(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        return self.process_response(request, response)  # type: ignore[attr-defined]
 
 
 class SecurityMiddleware(InlineHooks, _Security):
@@ -52,7 +52,7 @@ class SessionMiddleware(InlineHooks, _Session):
     """The session is lazy: a bearer request never loads it. Saving one (a login, a logout, a
     rotated key) is the only I/O, and goes to a thread."""
 
-    async def respond(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    async def respond(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         session: Any = getattr(request, "session", None)
         if session is not None and (session.modified or settings.SESSION_SAVE_EVERY_REQUEST):
             return await sync_to_async(self.process_response)(request, response)

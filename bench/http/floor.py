@@ -165,5 +165,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             data = _feed(rows)
         else:
             user_id = int((request.get("variables") or {})["userId"])
-            data = _stats(await (await conn.execute(STATS, [user_id])).fetchone())
+            row = await (await conn.execute(STATS, [user_id])).fetchone()
+            if row is None:
+                await _answer(send, 200, {"data": None, "errors": [{"message": "No user."}]})
+                return
+            data = _stats(row)
     await _answer(send, 200, {"data": data})

@@ -60,11 +60,14 @@ def fuzz(url: str, callers: dict[str, str | None], *, examples: int) -> FuzzRepo
     """Run ``examples`` generated operations per schema operation per caller against ``url``."""
     import requests
     import schemathesis
+    from schemathesis.core.result import Ok
 
     schema = schemathesis.graphql.from_path(ROOT / "schema.graphql")
     report = FuzzReport()
     session = requests.Session()
     for result in schema.get_all_operations():
+        if not isinstance(result, Ok):
+            raise RuntimeError(f"schema.graphql has an operation schemathesis cannot use: {result}")
         operation = result.ok()
         for caller, token in callers.items():
             headers = {"Authorization": f"Bearer {token}"} if token else {}
