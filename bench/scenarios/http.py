@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.common import Mode, Result
 from bench.dataset import DatasetSize, first_user_id
-from bench.http.load import Round, request_script, run_wrk
+from bench.http.load import ConnectionWatch, Round, request_script, run_wrk
 from bench.http.servers import Server, deployment, uvicorn_worker
 
 STATS = """query Stats($userId: ID) {
@@ -153,15 +153,17 @@ def _side_by_side(result: Result, query: str, measured: dict[str, list[Round]]) 
 def _errors(result: Result, label: str, server: Server, script: Path, seconds: float) -> None:
     cells = []
     for clients in CONCURRENCY:
-        done = run_wrk(
-            server.urls,
-            script,
-            clients=clients,
-            seconds=seconds,
-            server_pids=server.pids,
-        )
+        with ConnectionWatch() as watch:
+            done = run_wrk(
+                server.urls,
+                script,
+                clients=clients,
+                seconds=seconds,
+                server_pids=server.pids,
+            )
         cells.append(
             f"{clients} clients: {done.requests:,} requests, {done.non_2xx} non-2xx, "
-            f"{done.socket_errors} socket errors, {done.rps:,.0f}/s, p99 {done.p99_ms:,.0f} ms"
+            f"{done.socket_errors} socket errors, {done.rps:,.0f}/s, p99 {done.p99_ms:,.0f} ms, "
+            f"at most {watch.most} connections to the database"
         )
     result.notes.append(f"errors, {label}: " + "; ".join(cells))
