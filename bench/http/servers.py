@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.api import LOG, ROOT, free_port, server_env
+from bench.api import ROOT, free_port, uvicorn_process
 
 START_SECONDS = 60.0
 
@@ -31,55 +31,11 @@ class Server:
     pids: list[int]
 
 
-def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server on port {port} exited at start")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"nothing listens on port {port}") from None
-            time.sleep(0.1)
-
-
 @contextmanager
 def uvicorn_worker(app: str, path: str, **env: str) -> Iterator[Server]:
-    """``uvicorn APP`` with the Procfile's flags (one worker, no access log, no lifespan)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--lifespan",
-            "off",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=server_env(**env),
-        stdout=LOG,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_listening(port, process)
-        yield Server(urls=[f"http://127.0.0.1:{port}{path}"], pids=[process.pid])
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+    """``uvicorn APP`` as the Procfile starts a web process (``bench.api.uvicorn_process``)."""
+    with uvicorn_process(app, **env) as (port, pid):
+        yield Server(urls=[f"http://127.0.0.1:{port}{path}"], pids=[pid])
 
 
 def _free_run(count: int) -> int:

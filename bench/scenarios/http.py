@@ -20,15 +20,8 @@ from bench.common import Mode, Result
 from bench.dataset import DatasetSize, first_user_id
 from bench.http.load import ConnectionWatch, Round, request_script, run_wrk
 from bench.http.servers import Server, deployment, uvicorn_worker
+from bench.scenarios.stats import STATS
 
-STATS = """query Stats($userId: ID) {
-  stats(userId: $userId) {
-    tournamentsRegistered tournamentsPlayed tournamentsCompleted tournamentsWon
-    tournamentsRunnerUp tournamentsTop4 matchesPlayed matchesWon matchesLost totalEarned
-    totalSpent achievementsCount teamsCreated teamsJoined currentTeamsCount winRate
-    tournamentWinRate netEarnings lastActivityAt
-  }
-}"""
 FEED = """query Feed($first: Int) {
   activityFeed(first: $first) {
     edges { cursor node { id eventType timestamp metadata sourceModel sourceId amount

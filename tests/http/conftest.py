@@ -6,22 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import connection
 
 from tests.support import services
-
-ROOT = Path(__file__).resolve().parents[2]
-START_SECONDS = 30.0
+from tests.support.servers import start_uvicorn
 
 
 @dataclass
@@ -132,40 +126,9 @@ def start_worker(live_server_env: dict[str, str]) -> Iterator[Callable[..., Live
     started: list[subprocess.Popen[bytes]] = []
 
     def start(**extra: str) -> LiveServer:
-        port = services.free_port()
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-                "--lifespan",
-                "off",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env={**live_server_env, **extra},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process, port = start_uvicorn({**live_server_env, **extra})
         started.append(process)
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            assert process.poll() is None, "the worker exited at start"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return LiveServer(url=f"http://127.0.0.1:{port}", process=process)
-            except OSError:
-                assert time.monotonic() < deadline, "the worker did not start listening"
-                time.sleep(0.1)
+        return LiveServer(url=f"http://127.0.0.1:{port}", process=process)
 
     yield start
     for process in started:
