@@ -84,8 +84,12 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
                         )
             _side_by_side(result, query, measured)
 
-        with request_script(bodies["stats"], headers) as script:
-            _errors(result, "one worker", project, script, error_seconds)
+    with (
+        uvicorn_worker("config.asgi:application", "/graphql/") as project,
+        request_script(bodies["stats"], headers) as script,
+    ):
+        _warm(project, project, script)
+        _errors(result, "one worker", project, script, error_seconds)
 
     with (
         deployment(
