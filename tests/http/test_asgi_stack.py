@@ -31,6 +31,7 @@ def test_a_bearer_request_gets_the_security_headers_and_a_request_id():
     assert reply.headers["x-frame-options"] == "DENY"
     assert reply.headers["referrer-policy"] == "same-origin"
     assert len(reply.headers["x-request-id"]) == 32
+    assert reply.headers["content-length"] == str(len(reply.body))
     assert post_graphql(ME, token=token + "x").status == 401
 
 
