@@ -118,8 +118,8 @@ class LedgerGraphQLView(AsyncGraphQLView[ApiContext, None]):
 
     def create_response(self, response_data: Any, sub_response: HttpResponse) -> HttpResponseBase:
         response = super().create_response(response_data, sub_response)
-        # What CommonMiddleware adds on other paths; without it uvicorn chunks the body.
-        response["Content-Length"] = str(len(response.content))
+        if isinstance(response, HttpResponse):  # what CommonMiddleware adds on other paths;
+            response["Content-Length"] = str(len(response.content))  # else uvicorn chunks
         if self._graphql_response:
             response["Content-Type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
             if self._request_error and response.status_code == 200:
