@@ -8,6 +8,9 @@ as do anonymous requests, which act with no one's authority.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ from strawberry.types import ExecutionResult
 
 from graphql_api.auth.request import InvalidToken, aviewer_from_token, viewer_from_token
 from graphql_api.context import ApiContext
-from graphql_api.graphiql import offline_html
+from graphql_api.graphiql import CDN, offline_html
 from graphql_api.permissions import is_owner_or_staff
 from ledger.models import LedgerJob
 
@@ -127,14 +130,37 @@ class LedgerGraphQLView(AsyncGraphQLView[ApiContext, None]):
         return response
 
     async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
-        """Strawberry's GraphiQL with vendored assets; sets the CSRF cookie GraphiQL sends back."""
+        """Strawberry's GraphiQL with vendored assets; sets the CSRF cookie GraphiQL sends back.
+        Its policy allows its own inline scripts (by hash), its assets (here or on the CDN) and
+        React's inline styles, and nothing else."""
         get_token(request)
-        return HttpResponse(offline_html(self.graphql_ide_html))
+        html = offline_html(self.graphql_ide_html)
+        response = HttpResponse(html)
+        response["Content-Security-Policy"] = graphiql_policy(html)
+        return response
 
     async def get_context(self, request: HttpRequest, response: HttpResponse) -> ApiContext:
         return ApiContext(
             request=request, response=response, viewer=getattr(self, "_viewer", AnonymousUser())
         )
+
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def graphiql_policy(html: str) -> str:
+    """GraphiQL's Content-Security-Policy: its inline scripts by their SHA-256, assets from this
+    origin or the CDN it falls back to, inline styles (React sets them), requests to us only."""
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
+        for script in _INLINE_SCRIPT.findall(html)
+    )
+    return (
+        f"default-src 'none'; script-src 'self' {CDN} {hashes}; "
+        f"style-src 'self' {CDN} 'unsafe-inline'; img-src 'self' data: {CDN}; "
+        f"font-src 'self' data: {CDN}; connect-src 'self'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    )
 
 
 def graphql_view(schema: Any) -> Any:
