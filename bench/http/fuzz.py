@@ -6,10 +6,10 @@ response is classified; the one class that must stay empty is *internal*: a 5xx,
 is not a GraphQL response, or an error masked as ``Unexpected error.`` (a server error the
 client could trigger). Client errors with a code, validation errors and data are all fine.
 
-``python -m bench.http.fuzz --examples 100`` runs it against a worker it starts on a database
-of its own (``bench_http_fuzz``: created, migrated, filled with the demo data, dropped after;
-staff mutations erase and rewrite there); ``tests/http/test_schemathesis.py`` runs a short pass
-in the suite.
+``python -m bench.http.fuzz [--examples 300] [--seed 0]`` runs it against a worker it starts
+on a database of its own (``bench_http_fuzz``: created, migrated, filled with the demo data,
+dropped after; staff mutations erase and rewrite there); ``tests/http/test_schemathesis.py``
+runs a short pass in the suite.
 """
 
 from __future__ import annotations
@@ -56,8 +56,12 @@ def classify(status: int, body: bytes) -> str:
     return "client_error" if errors or status >= 400 else "data"
 
 
-def fuzz(url: str, callers: dict[str, str | None], *, examples: int) -> FuzzReport:
-    """Run ``examples`` generated operations per schema operation per caller against ``url``."""
+def fuzz(url: str, callers: dict[str, str | None], *, examples: int, seed: int) -> FuzzReport:
+    """Run ``examples`` generated operations per schema operation per caller against ``url``.
+    ``seed`` makes a run repeatable; each operation draws from its own seed derived from it
+    (one seed for all would give every operation the same few odd strings, NULs included or
+    not)."""
+    import hypothesis
     import requests
     import schemathesis
     from schemathesis.core.result import Ok
@@ -65,13 +69,14 @@ def fuzz(url: str, callers: dict[str, str | None], *, examples: int) -> FuzzRepo
     schema = schemathesis.graphql.from_path(ROOT / "schema.graphql")
     report = FuzzReport()
     session = requests.Session()
-    for result in schema.get_all_operations():
+    for index, result in enumerate(schema.get_all_operations()):
         if not isinstance(result, Ok):
             raise RuntimeError(f"schema.graphql has an operation schemathesis cannot use: {result}")
         operation = result.ok()
         for caller, token in callers.items():
             headers = {"Authorization": f"Bearer {token}"} if token else {}
-            _examples_of(operation, url, session, caller, headers, report, examples)()
+            run = _examples_of(operation, url, session, caller, headers, report, examples)
+            hypothesis.seed(seed * 1000 + index)(run)()
     return report
 
 
@@ -93,7 +98,6 @@ def _examples_of(
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
         database=None,
-        derandomize=True,
     )
     @given(case=operation.as_strategy())
     def call(case: Any) -> None:
@@ -116,7 +120,8 @@ def _examples_of(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.http.fuzz", description=__doc__)
-    parser.add_argument("--examples", type=int, default=100, help="per operation and caller")
+    parser.add_argument("--examples", type=int, default=300, help="per operation and caller")
+    parser.add_argument("--seed", type=int, default=0, help="the same seed repeats the run")
     args = parser.parse_args(argv)
     server_url = os.environ.get("BENCH_SERVER_URL", "postgres://postgres@127.0.0.1:5432")
     name = "bench_http_fuzz"
@@ -148,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     try:
         with uvicorn_worker("config.asgi:application", "/graphql/") as server:
-            report = fuzz(server.urls[0], callers, examples=args.examples)
+            report = fuzz(server.urls[0], callers, examples=args.examples, seed=args.seed)
     finally:
         from django.db import connection
 

@@ -11,7 +11,9 @@ from graphql_api.auth.tokens import issue_api_token
 from tests.factories import UserFactory
 
 EXAMPLES = 3
-"""Per operation and caller: seconds in all; the documented run uses 100."""
+"""Per operation and caller: seconds in all. Too few to be sure of meeting a NUL (about 1% of
+generated strings); test_graphql_http_unstorable_text.py holds that case, and the documented
+run (300 per operation and caller) meets it."""
 
 
 @pytest.mark.parametrize(
@@ -45,7 +47,7 @@ def test_the_fuzzer_finds_no_internal_error(start_worker, tmp_path):
         "staff": issue_api_token(user=staff)[1],
     }
     server = start_worker(LEDGER_EXPORT_DIR=str(tmp_path))
-    report = fuzz(f"{server.url}/graphql/", callers, examples=EXAMPLES)
+    report = fuzz(f"{server.url}/graphql/", callers, examples=EXAMPLES, seed=0)
     assert report.internal == []
     assert report.total >= 16 * 3
     assert {caller for caller, kind in report.counts if kind == "data"} == set(callers)
