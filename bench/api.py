@@ -51,19 +51,24 @@ def server_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def uvicorn_server(**env: str) -> Iterator[int]:
-    """One uvicorn worker (as production runs each process) on a free port; yields the port."""
+def uvicorn_process(app: str = "config.asgi:application", **env: str) -> Iterator[tuple[int, int]]:
+    """One uvicorn worker as the Procfile starts a web process (one worker, no lifespan, no
+    access log) on a free port; yields its port and pid, and stops it afterwards."""
     port = free_port()
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "uvicorn",
-            "config.asgi:application",
+            app,
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
+            "--workers",
+            "1",
+            "--lifespan",
+            "off",
             "--log-level",
             "warning",
             "--no-access-log",
@@ -85,13 +90,20 @@ def uvicorn_server(**env: str) -> Iterator[int]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("uvicorn did not start listening") from None
                 time.sleep(0.1)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextmanager
+def uvicorn_server(**env: str) -> Iterator[int]:
+    """The project's worker (``uvicorn_process``); yields the port."""
+    with uvicorn_process(**env) as (port, _):
+        yield port
 
 
 class HttpClient:

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("recording", "backfill", "feed", "stats", "reconcile", "fanout")
+OPT_IN = ("http",)
+"""Run only when named with --only: they need wrk and take minutes (bench/scenarios/http.py)."""
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
 
 
@@ -28,7 +30,9 @@ def main(argv: list[str] | None = None) -> None:
     size.add_argument("--quick", action="store_true", help="small dataset, under a minute")
     size.add_argument("--full", action="store_true", help="10,000 users, 1,000,000 events")
     parser.add_argument("--json", type=Path, help="write every figure here")
-    parser.add_argument("--only", nargs="+", choices=SCENARIOS, help="run only these scenarios")
+    parser.add_argument(
+        "--only", nargs="+", choices=SCENARIOS + OPT_IN, help="run only these scenarios"
+    )
     parser.add_argument("--fresh", action="store_true", help="drop and rebuild the dataset")
     args = parser.parse_args(argv)
     mode_name = "full" if args.full else "quick"

@@ -1,14 +1,29 @@
-"""ASGI entry point: HTTP through Django (its middleware, CSRF included, stays in place);
-WebSockets at /graphql/ through strawberry's Channels consumer (GraphQL subscriptions)."""
+"""ASGI entry point.
+
+HTTP: admission control (``config.admission``), then ``/graphql/`` through the API's handler
+and every other path through Django's (``config.handlers``); CSRF stays in place on both (the
+API's view runs the check for session requests). WebSockets at /graphql/ go through
+strawberry's Channels consumer (GraphQL subscriptions).
+"""
 
 import os
 
+import django
 from channels.routing import ProtocolTypeRouter
-from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django_application = get_asgi_application()  # sets Django up before the API is imported
+django.setup(set_prefix=False)  # as get_asgi_application does, before the API is imported
 
+from django.conf import settings  # noqa: E402
+
+from config.admission import Admission  # noqa: E402
+from config.handlers import ApiHandler, PagesHandler, http_router  # noqa: E402
 from graphql_api.routing import websocket_application  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_application, "websocket": websocket_application()})
+http_application = Admission(
+    http_router(api=ApiHandler(), pages=PagesHandler()),
+    concurrency=settings.HTTP_CONCURRENCY,
+    queue=settings.HTTP_QUEUE,
+    queue_seconds=settings.HTTP_QUEUE_SECONDS,
+)
+application = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application()})

@@ -40,4 +40,21 @@ def check_production_settings(app_configs: Any, **kwargs: Any) -> list[CheckMess
                 id="deltacrown.W001",
             )
         )
+    if not getattr(settings, "METRICS_TOKEN", None):
+        problems.append(
+            Error(
+                "METRICS_TOKEN is not set: /metrics answers nobody (403).",
+                hint="Set METRICS_TOKEN and give Prometheus the same bearer token.",
+                id="deltacrown.E003",
+            )
+        )
+    if not getattr(settings, "PAGE_CONTENT_SECURITY_POLICY", ""):
+        problems.append(
+            Error(
+                "PAGE_CONTENT_SECURITY_POLICY is empty: the profile page would send no "
+                "Content-Security-Policy.",
+                hint="Leave it at its default (config/settings.py) or set a policy.",
+                id="deltacrown.E004",
+            )
+        )
     return problems

@@ -3,8 +3,12 @@
 With ``PROMETHEUS_MULTIPROC_DIR`` set (the Procfile sets it and clears it on start), each
 request reads every process's files, so any ASGI worker answers for the Celery worker, the
 other ASGI workers and commands alike: scrape one of them, not all (their sums would add up).
-Without it, this process's own registry. ``METRICS_TOKEN`` set: a bearer token is required.
-Either way, ``ledger_jobs_stale_leases`` is read from the database at each scrape.
+Without it, this process's own registry. Either way, ``ledger_jobs_stale_leases`` is read
+from the database at each scrape.
+
+Scrapes send ``Authorization: Bearer <METRICS_TOKEN>``. Without a token configured nobody is
+answered (403), but in DEBUG: metrics name operations and show traffic, and a production
+server must not hand them to anyone who asks (``check --deploy`` fails, deltacrown.E003).
 """
 
 from __future__ import annotations
@@ -50,17 +54,21 @@ def _from_database() -> CollectorRegistry:
     return registry
 
 
-def _authorized(request: HttpRequest) -> bool:
-    token = getattr(settings, "METRICS_TOKEN", None)
-    if not token:
-        return True
+def _authorized(request: HttpRequest, token: str) -> bool:
     sent = request.headers.get("Authorization", "")
     return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
 
 
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    if not _authorized(request):
+    token = getattr(settings, "METRICS_TOKEN", None)
+    if not token and not settings.DEBUG:
+        return HttpResponse(
+            "Metrics are off: set METRICS_TOKEN and scrape with it.",
+            status=403,
+            content_type="text/plain",
+        )
+    if token and not _authorized(request, token):
         response = HttpResponse("A bearer token is required.", status=401)
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response

@@ -235,17 +235,56 @@ LOGGING = logging_config(
 # Celery workers log through LOGGING above instead of installing their own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # /metrics: PROMETHEUS_MULTIPROC_DIR (read by prometheus_client itself) makes it sum every
-# process of the machine; METRICS_TOKEN set: scrapes must send `Authorization: Bearer <token>`.
+# process of the machine; scrapes send `Authorization: Bearer <METRICS_TOKEN>`. Unset: 403 for
+# everyone, unless DEBUG (check --deploy fails without it).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
-# --- Connection pool for the web processes (owner: benchmarks, issue 6) -----------------------
-# DATABASE_POOL=1 (PostgreSQL): psycopg's pool instead of persistent connections. The GraphQL view
-# is async, and Django runs each request's ORM calls on a thread of that request, so a thread-local
-# persistent connection is never reused: every request connects anew. Measured in bench/
-# (docs/benchmarks.md): stats over HTTP 9.7 -> 4.4 ms. Opt-in until the prefork Celery worker has
-# been checked with it; set it for the web processes.
-if env_bool("DATABASE_POOL", False) and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+# The profile page's Content-Security-Policy: it loads its script, style and data from this
+# origin only (and opens a WebSocket to it). check --deploy fails if it is emptied.
+PAGE_CONTENT_SECURITY_POLICY = os.environ.get(
+    "PAGE_CONTENT_SECURITY_POLICY",
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+)
+# --- Connections and admission (owner: HTTP path, issue 13; docs/operations.md) -----------------
+# PostgreSQL: psycopg's pool, on unless DATABASE_POOL=0. Django's async views run a request's ORM
+# calls on a thread of that request, so a persistent thread-local connection is never reused and
+# every request would connect anew; under load those connections outnumbered max_connections
+# (HTTP 500 "too many clients"). The pool holds at most DATABASE_POOL_MAX per process, whatever
+# the concurrency. No health check per checkout (a round trip per request, 8% of a worker's time
+# in the profile): the pool drops connections that come back broken and recycles idle ones.
+# Celery's prefork children each open their own pool (celery.fixups.django closes the parent's).
+DATABASE_POOL = env_bool("DATABASE_POOL", True) and DATABASES["default"]["ENGINE"].endswith(
+    "postgresql"
+)
+DATABASE_POOL_MAX = int(os.environ.get("DATABASE_POOL_MAX", "10"))
+if DATABASE_POOL:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1,
-        "max_size": int(os.environ.get("DATABASE_POOL_MAX", "10")),
+        "min_size": int(os.environ.get("DATABASE_POOL_MIN", "1")),
+        "max_size": DATABASE_POOL_MAX,
+        # a request that still finds no connection after this long fails: admission control
+        # below keeps requests from queueing in the pool, so this is only for the unexpected
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+        "max_idle": 300,
     }
+# HTTP admission (config/admission.py): requests served at once per process (each holds at most
+# one connection: by default the pool's size), how many may wait for a turn and for how long;
+# beyond either, 503 with Retry-After.
+HTTP_CONCURRENCY = int(os.environ.get("HTTP_CONCURRENCY", str(DATABASE_POOL_MAX)))
+HTTP_QUEUE = int(os.environ.get("HTTP_QUEUE", "2000"))
+HTTP_QUEUE_SECONDS = float(os.environ.get("HTTP_QUEUE_SECONDS", "20"))
+# Bearer tokens seen by this process are trusted without a query for at most this many seconds
+# (graphql_api/auth/cache.py): revocation and user changes evict them at once on every process
+# that hears the announcement; this is the bound when it is not heard. 0 turns the cache off.
+API_TOKEN_CACHE_SECONDS = float(os.environ.get("API_TOKEN_CACHE_SECONDS", "10"))
+API_TOKEN_CACHE_SIZE = int(os.environ.get("API_TOKEN_CACHE_SIZE", "10000"))
+# /graphql/ runs through this list only (config/handlers.py): Django's hooks, in the event loop.
+API_MIDDLEWARE = [
+    "config.logging.request_context_middleware",
+    "config.middleware.SecurityMiddleware",
+    "config.middleware.SessionMiddleware",
+    "config.middleware.CsrfCookieMiddleware",
+    "config.middleware.AuthenticationMiddleware",
+    "config.middleware.XFrameOptionsMiddleware",
+]

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, StringValueNode, Visitor, visit
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -26,7 +26,7 @@ from strawberry.extensions import (
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.types.execution import StreamExecutionResult
 
-from graphql_api.errors import is_client_error
+from graphql_api.errors import BadInput, is_client_error
 from graphql_api.metrics import OperationMetrics
 
 MAX_DEPTH = 8
@@ -89,6 +89,70 @@ _DEPTH_RULES = QueryDepthLimiter(
 _ALIAS_RULES = MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""PostgreSQL's text cannot hold NUL, and UTF-8 cannot encode a lone surrogate."""
+UNSTORABLE_MESSAGE = "Text arguments may not contain NUL characters or lone surrogates."
+_MEMO_SIZE = 512
+
+
+def holds_unstorable_text(value: object) -> bool:
+    """Any string in a (nested) JSON value that no backend could store."""
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(holds_unstorable_text(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_unstorable_text(v) for v in value)
+    return False
+
+
+class _StringLiterals(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.unstorable = False
+
+    def enter_string_value(self, node: StringValueNode, *_: object) -> None:
+        if _UNSTORABLE.search(node.value):
+            self.unstorable = True
+
+
+_literal_memo: dict[str, bool] = {}
+
+
+def _literals_unstorable(query: str, document: DocumentNode) -> bool:
+    """Memoized by query text (the parser cache hands out one document per text)."""
+    found = _literal_memo.get(query)
+    if found is None:
+        visitor = _StringLiterals()
+        visit(document, visitor)
+        found = visitor.unstorable
+        if len(_literal_memo) >= _MEMO_SIZE:
+            _literal_memo.clear()
+        _literal_memo[query] = found
+    return found
+
+
+class StorableText(SchemaExtension):
+    """Every string argument, literal or variable, at any depth (input objects, lists, IDs),
+    is text the database can store; else BAD_USER_INPUT before anything runs. One check for
+    all resolvers, instead of a DataError deep in one of them (masked as internal)."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if (
+            not context.pre_execution_errors
+            and document is not None
+            and (
+                holds_unstorable_text(context.variables)
+                or _literals_unstorable(context.query or "", document)
+            )
+        ):
+            # a new list: the one ValidationCache set is its cached value
+            context.pre_execution_errors = [BadInput(UNSTORABLE_MESSAGE)]
+        yield
+
+
 EXTENSIONS: list[Callable[[], SchemaExtension]] = [
     lambda: _BuiltOnce(_DEPTH_RULES),  # QueryDepthLimiter
     lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
@@ -100,5 +164,6 @@ EXTENSIONS: list[Callable[[], SchemaExtension]] = [
     ),
     lambda: ParserCache(maxsize=256),
     lambda: ValidationCache(maxsize=256),
+    StorableText,  # after ValidationCache: its on_validate sets the errors this one extends
     OperationMetrics,  # last: its hooks exit first, so it sees errors before MaskErrors
 ]

@@ -7,6 +7,7 @@ seen ``MAX_OPERATION_NAMES`` distinct names every further new one is ``other``.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -62,6 +63,12 @@ def operation_label(name: str | None) -> str:
     return "other"
 
 
+@functools.lru_cache(maxsize=MAX_OPERATION_NAMES * 4)
+def _timer(label: str, kind: str) -> Histogram:
+    """The histogram's child for these labels, found once (labels() locks and looks up)."""
+    return OPERATION_SECONDS.labels(operation=label, type=kind)
+
+
 class OperationMetrics(SchemaExtension):
     """Times queries and mutations, counts failed ones, and tracks open subscriptions.
 
@@ -104,9 +111,7 @@ class OperationMetrics(SchemaExtension):
         if self._subscribed:
             OPEN_SUBSCRIPTIONS.dec()
         elif kind != OperationType.SUBSCRIPTION.value:
-            OPERATION_SECONDS.labels(operation=label, type=kind).observe(
-                time.perf_counter() - started
-            )
+            _timer(label, kind).observe(time.perf_counter() - started)
         errors: list[GraphQLError] = list(context.pre_execution_errors or [])
         result = context.result
         if not errors and result is not None:

@@ -8,20 +8,25 @@ as do anonymous requests, which act with no one's authority.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from cross_web import HTTPException
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import AsyncGraphQLView
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.types import ExecutionResult
 
-from graphql_api.auth.request import InvalidToken, viewer_from_token
+from graphql_api.auth.request import InvalidToken, aviewer_from_token, viewer_from_token
 from graphql_api.context import ApiContext
-from graphql_api.graphiql import offline_html
+from graphql_api.graphiql import CDN, offline_html
 from graphql_api.permissions import is_owner_or_staff
 from ledger.models import LedgerJob
 
@@ -42,36 +47,120 @@ def _no_response(request: HttpRequest) -> HttpResponseBase:
     return HttpResponse()
 
 
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+"""The GraphQL-over-HTTP media type: request errors get 4xx and no ``data`` entry."""
+
+
+def accepts_graphql_response(accept: str) -> bool:
+    """The Accept header names ``application/graphql-response+json`` (and not with q=0)."""
+    for media_range in accept.split(","):
+        media_type, *params = (part.strip() for part in media_range.split(";"))
+        if media_type.lower() == GRAPHQL_RESPONSE_JSON:
+            return not any(
+                p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params
+            )
+    return False
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """No execution took place: parse, validation, variable or operation errors (none of
+    which has a path; a field error always has one)."""
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors or ())
+    )
+
+
 class LedgerGraphQLView(AsyncGraphQLView[ApiContext, None]):
-    """Resolves the viewer once per request; GraphiQL only when DEBUG."""
+    """Resolves the viewer once per request; GraphiQL only when DEBUG; speaks both response
+    media types of GraphQL over HTTP (``application/json`` unless the client accepts
+    ``application/graphql-response+json``)."""
+
+    _graphql_response = False
+    _request_error = False
 
     async def dispatch(  # type: ignore[override]
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> Any:
         self.graphql_ide = "graphiql" if settings.DEBUG else None
+        self._graphql_response = accepts_graphql_response(request.headers.get("Accept", ""))
         try:
-            viewer = await sync_to_async(viewer_from_token)(request)
+            viewer = await aviewer_from_token(request)
         except InvalidToken as error:
             return _unauthorized(str(error))
         if viewer is None:
             viewer = await request.auser()
             if viewer.is_authenticated and request.method == "POST":
-                failure = await sync_to_async(_csrf_failure)(request)
+                failure = _csrf_failure(request)  # cookies and headers only: no I/O
                 if failure is not None:
                     return failure
         request.user = viewer
         self._viewer = viewer
         return await super().dispatch(request, *args, **kwargs)
 
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item.operation_name, str | None):
+                raise HTTPException(400, "operationName must be a string or null.")
+        return data
+
+    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        result = await super().execute_operation(*args, **kwargs)
+        self._request_error = isinstance(result, ExecutionResult) and is_request_error(result)
+        return result
+
+    async def process_result(
+        self, request: HttpRequest, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        if self._graphql_response and self._request_error:
+            response.pop("data", None)  # the spec: a request error has no data entry
+        return response
+
+    def create_response(self, response_data: Any, sub_response: HttpResponse) -> HttpResponseBase:
+        response = super().create_response(response_data, sub_response)
+        if isinstance(response, HttpResponse):  # what CommonMiddleware adds on other paths;
+            response["Content-Length"] = str(len(response.content))  # else uvicorn chunks
+        if self._graphql_response:
+            response["Content-Type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+            if self._request_error and response.status_code == 200:
+                response.status_code = 400
+        return response
+
     async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
-        """Strawberry's GraphiQL with vendored assets; sets the CSRF cookie GraphiQL sends back."""
+        """Strawberry's GraphiQL with vendored assets; sets the CSRF cookie GraphiQL sends back.
+        Its policy allows its own inline scripts (by hash), its assets (here or on the CDN) and
+        React's inline styles, and nothing else."""
         get_token(request)
-        return HttpResponse(offline_html(self.graphql_ide_html))
+        html = offline_html(self.graphql_ide_html)
+        response = HttpResponse(html)
+        response["Content-Security-Policy"] = graphiql_policy(html)
+        return response
 
     async def get_context(self, request: HttpRequest, response: HttpResponse) -> ApiContext:
         return ApiContext(
             request=request, response=response, viewer=getattr(self, "_viewer", AnonymousUser())
         )
+
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def graphiql_policy(html: str) -> str:
+    """GraphiQL's Content-Security-Policy: its inline scripts by their SHA-256, assets from this
+    origin or the CDN it falls back to, inline styles (React sets them), requests to us only."""
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
+        for script in _INLINE_SCRIPT.findall(html)
+    )
+    return (
+        f"default-src 'none'; script-src 'self' {CDN} {hashes}; "
+        f"style-src 'self' {CDN} 'unsafe-inline'; img-src 'self' data: {CDN}; "
+        f"font-src 'self' data: {CDN}; connect-src 'self'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    )
 
 
 def graphql_view(schema: Any) -> Any:

@@ -34,9 +34,14 @@ def issue_api_token(*, user: Any, name: str = "") -> tuple[ApiToken, str]:
 
 def authenticate_token(*, token: str) -> Any | None:
     """The active user a token belongs to, or None (unknown, revoked, or inactive user)."""
+    return authenticate_digest(digest=token_digest(token))
+
+
+def authenticate_digest(*, digest: str) -> Any | None:
+    """``authenticate_token`` for a token already hashed."""
     row = (
         ApiToken.objects.select_related("user")
-        .filter(digest=token_digest(token), revoked_at__isnull=True)
+        .filter(digest=digest, revoked_at__isnull=True)
         .first()
     )
     if row is None or not row.user.is_active:

@@ -27,8 +27,9 @@ from django.contrib import auth
 from django.db import transaction
 from django.http import HttpRequest
 
+from graphql_api.auth.cache import CREDENTIALS_BROADCAST, credentials_changed
 from graphql_api.auth.models import ApiToken
-from graphql_api.subscriptions.sending import send_to_groups
+from graphql_api.subscriptions.sending import GroupMessage, send_to_groups
 
 CREDENTIALS_CHANGED = "ledger.credentials.changed"
 """The message ``type`` that makes a user's connections re-check their credentials."""
@@ -79,9 +80,18 @@ def credentials_group(user_id: int) -> str:
 
 
 def announce_credentials_changed(user_id: int) -> None:
-    """After the current transaction commits, tell the user's connections to re-check."""
-    message = (credentials_group(user_id), {"type": CREDENTIALS_CHANGED})
-    transaction.on_commit(lambda: send_to_groups([message]))
+    """After the current transaction commits, tell the user's connections to re-check, and
+    every web process's token cache to forget the user's tokens (this process's at once)."""
+    messages: list[GroupMessage] = [
+        (credentials_group(user_id), {"type": CREDENTIALS_CHANGED}),
+        (CREDENTIALS_BROADCAST, {"type": CREDENTIALS_CHANGED, "user_id": int(user_id)}),
+    ]
+
+    def announce() -> None:
+        credentials_changed(user_id)
+        send_to_groups(messages)
+
+    transaction.on_commit(announce)
 
 
 def on_user_changed(sender: Any, instance: Any, **kwargs: Any) -> None:

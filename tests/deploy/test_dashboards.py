@@ -63,9 +63,10 @@ def test_metric_names_are_read_from_promql():
 
 
 @pytest.fixture
-def scraped(django_capture_on_commit_callbacks) -> set[str]:
+def scraped(django_capture_on_commit_callbacks, settings) -> set[str]:
     exercise_everything(UserFactory.create(), django_capture_on_commit_callbacks)
-    response = Client().get("/metrics")
+    settings.METRICS_TOKEN = "scrape"
+    response = Client().get("/metrics", headers={"Authorization": "Bearer scrape"})
     assert response.status_code == 200
     text = response.content.decode()
     return {

@@ -39,6 +39,7 @@ from tests.support.processes import run_python
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(150)]
 
 ROOT = Path(__file__).resolve().parents[2]
+METRICS_TOKEN = "deploy-test-scrape-token"
 REDIS_DB = 14
 """A Redis db of this test's own (the live-feed tests use 11)."""
 WAIT = 30.0
@@ -175,7 +176,8 @@ def graphql(deployment: Deployment, n: int, query: str, token: str, **variables:
 
 
 def samples(deployment: Deployment, n: int) -> dict[tuple[str, frozenset], float]:
-    status, body = http(deployment.url(n, "/metrics"))
+    assert http(deployment.url(n, "/metrics"))[0] == 401  # the token is required
+    status, body = http(deployment.url(n, "/metrics"), token=METRICS_TOKEN)
     assert status == 200
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
@@ -220,6 +222,7 @@ def deployment(fresh_database: str, tmp_path: Path) -> Iterator[Deployment]:
         PORT=str(base),
         WEB_PROCESSES="3",
         LOG_FORMAT="json",
+        METRICS_TOKEN=METRICS_TOKEN,
     )
     manage(env, "migrate", "--verbosity", "0")
     log = tmp_path / "honcho.log"

@@ -19,6 +19,7 @@ PRODUCTION = {
     "DJANGO_SECURE": "1",
     "DJANGO_HSTS_PRELOAD": "1",
     "DATABASE_URL": "postgres://ledger@db.internal:5432/ledger",
+    "METRICS_TOKEN": "scrape-token-for-prometheus",
 }
 
 
@@ -26,7 +27,9 @@ def deploy_check(**env: str) -> subprocess.CompletedProcess[str]:
     base = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "DATABASE_URL", "LEDGER_"))
+        if not k.startswith(
+            ("DJANGO_", "DATABASE_URL", "LEDGER_", "METRICS_TOKEN", "PAGE_CONTENT_SECURITY")
+        )
     }
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -52,6 +55,8 @@ def test_check_deploy_passes_with_the_production_environment():
         ({"DJANGO_SECURE": None}, "security.W008"),
         ({"DJANGO_HSTS_SECONDS": "0"}, "security.W004"),
         ({"DATABASE_URL": None}, "deltacrown.W001"),
+        ({"METRICS_TOKEN": None}, "deltacrown.E003"),
+        ({"PAGE_CONTENT_SECURITY_POLICY": ""}, "deltacrown.E004"),
     ],
 )
 def test_check_deploy_fails_without_each_production_setting(change, problem):
@@ -65,12 +70,14 @@ def test_check_deploy_fails_without_each_production_setting(change, problem):
 def test_tls_redirect_spares_the_probes_and_trusts_the_proxy_only_when_asked(settings):
     settings.SECURE_SSL_REDIRECT = True
     settings.SECURE_HSTS_SECONDS = 31536000
+    settings.METRICS_TOKEN = "scrape"
     response = Client().get("/graphql/")
     assert response.status_code == 301
     assert response["Location"] == "https://testserver/graphql/"
     assert Client().get("/healthz").status_code == 200
     assert Client().get("/readyz").status_code in (200, 503)
-    assert Client().get("/metrics").status_code == 200
+    scrape = Client().get("/metrics", headers={"Authorization": "Bearer scrape"})
+    assert scrape.status_code == 200
     forwarded = {"X-Forwarded-Proto": "https"}
     assert Client().get("/graphql/", headers=forwarded).status_code == 301  # not trusted yet
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

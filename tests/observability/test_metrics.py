@@ -161,17 +161,28 @@ def test_operation_labels_are_bounded(monkeypatch):
 def test_metrics_endpoint_serves_the_text_format_and_honours_its_token(settings):
     UserFactory.create()
     run_job_now(kind="reconcile", parameters={"fix": False})
-    response = Client().get("/metrics")
+    settings.METRICS_TOKEN = "s3cret-scrape-token"
+    response = Client().get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
     names = {f.name for f in text_string_to_metric_families(response.content.decode())}
     assert {"ledger_jobs", "ledger_reconcile_drift_found", "graphql_open_subscriptions"} <= names
-    settings.METRICS_TOKEN = "s3cret-scrape-token"
     assert Client().get("/metrics").status_code == 401
     wrong = Client().get("/metrics", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
     right = Client().get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token"})
     assert right.status_code == 200
+
+
+def test_without_a_token_metrics_answer_nobody_but_in_debug(settings):
+    settings.METRICS_TOKEN = None
+    settings.DEBUG = False
+    refused = Client().get("/metrics")
+    assert refused.status_code == 403
+    assert b"METRICS_TOKEN" in refused.content
+    assert Client().get("/metrics", headers={"Authorization": "Bearer x"}).status_code == 403
+    settings.DEBUG = True
+    assert Client().get("/metrics").status_code == 200
 
 
 WRITER = """

@@ -350,8 +350,9 @@ class TestSweep:
         send.assert_called_once_with(job.pk)
 
     def test_stale_leases_are_counted_by_kind_and_scraped(
-        self, client: Any, coins: list[int]
+        self, client: Any, coins: list[int], settings: Any
     ) -> None:
+        settings.METRICS_TOKEN = "scrape-token"
         abandon(coin_job())
         assert leases.stale_lease_counts() == {
             "backfill": 1,
@@ -359,7 +360,7 @@ class TestSweep:
             "export": 0,
             "anonymize": 0,
         }
-        body = client.get("/metrics").content.decode()
+        body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token").content.decode()
         assert 'ledger_jobs_stale_leases{kind="backfill"} 1.0' in body
         assert 'ledger_jobs_stale_leases{kind="export"} 0.0' in body
 
