@@ -18,7 +18,7 @@ from tests.http.conftest import call_asgi, post_graphql
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ME = "query Me { me { id username } }"
+ME = "query Me { me { databaseId username } }"
 
 
 def test_a_bearer_request_gets_the_security_headers_and_a_request_id():
@@ -26,7 +26,7 @@ def test_a_bearer_request_gets_the_security_headers_and_a_request_id():
     _, token = issue_api_token(user=user)
     reply = post_graphql(ME, token=token)
     assert reply.status == 200
-    assert reply.json() == {"data": {"me": {"id": str(user.pk), "username": "ann"}}}
+    assert reply.json() == {"data": {"me": {"databaseId": user.pk, "username": "ann"}}}
     assert reply.headers["x-content-type-options"] == "nosniff"
     assert reply.headers["x-frame-options"] == "DENY"
     assert reply.headers["referrer-policy"] == "same-origin"
