@@ -13,12 +13,14 @@ from typing import Any, ClassVar, TypeVar
 
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Exists, OuterRef
 from django.db.models.expressions import Expression
 from django.utils import timezone
 
 from ledger.drafts import InsertedEvent, NewEvent
 from ledger.fold import Delta, Key
-from ledger.models import UserActivity
+from ledger.models import ArchivedEvent, UserActivity
+from ledger.models.activity import archived_event_removal
 from ledger.projections import CounterProjection
 
 M = TypeVar("M", bound=models.Model)
@@ -288,6 +290,26 @@ class Recorder(ABC):
     def erasure_allowed(self) -> AbstractContextManager[None]:
         """Open the database's own guard of the events (I4) for the audited erasure, inside its
         transaction."""
+
+    # --- The archive (docs/decisions/0017) ------------------------------------------------------
+
+    def remove_archived(self, *, start: datetime, end: datetime) -> int:
+        """Take out of the hot table the events of [start, end) that the archive has recorded
+        (``ArchivedEvent``), in the archiving transaction; return how many. Only rows the archive
+        holds go: an event recorded into the month while it was being written stays hot."""
+        archived = ArchivedEvent.objects.filter(
+            timestamp__gte=start, timestamp__lt=end, pk=OuterRef("pk")
+        )
+        rows = UserActivity.objects.filter(timestamp__gte=start, timestamp__lt=end).filter(
+            Exists(archived)
+        )
+        with self.archive_removal_allowed(), archived_event_removal():
+            return rows._raw_delete(self.connection.alias)
+
+    @abstractmethod
+    def archive_removal_allowed(self) -> AbstractContextManager[None]:
+        """Open the database's own guard of the events (I4) for the archive's removal, inside
+        its transaction."""
 
     # --- Reading in batches --------------------------------------------------------------------
 

@@ -10,15 +10,17 @@ from typing import Any
 from django.db.models import Case, F, IntegerField, Max, Sum, Value, When
 from django.db.models.functions import Coalesce
 
+from ledger.archive.baselines import baselines
 from ledger.fold import KindTotal, fold_totals
 from ledger.models import UserActivity
+from ledger.projections import LIFETIME_STATS
 
 StatsValues = dict[str, Any]
 """A value for each of ``LIFETIME_STATS.fields``: every counter and ``last_activity_at``."""
 
 
 def recompute_stats(user: Any) -> StatsValues:
-    """What ``user``'s stats must be, from their events alone, in one grouped query.
+    """What ``user``'s stats must be, from their events alone (archived ones by their baseline).
 
     ``recompute_stats(user)`` and ``recompute_stats(user=user)`` both work: the seed and the
     issues write it positionally.
@@ -27,7 +29,8 @@ def recompute_stats(user: Any) -> StatsValues:
 
 
 def recompute_stats_for(*, user_ids: Iterable[int]) -> dict[int, StatsValues]:
-    """The recomputed stats of many users at once (a reversal counts against its target's type)."""
+    """The recomputed stats of many users at once (a reversal counts against its target's type):
+    the archived baseline plus the fold of the hot events, in two queries."""
     ids = list(user_ids)
     sign = Case(
         When(reverses__isnull=True, then=Value(1)), default=Value(-1), output_field=IntegerField()
@@ -48,9 +51,17 @@ def recompute_stats_for(*, user_ids: Iterable[int]) -> dict[int, StatsValues]:
         totals[user_id].append(KindTotal(row["kind"], row["net_count"], row["net_amount"]))
         if user_id not in last_seen or row["last"] > last_seen[user_id]:
             last_seen[user_id] = row["last"]
+    archived = baselines(LIFETIME_STATS, [(user_id,) for user_id in ids])
     result: dict[int, StatsValues] = {}
     for user_id in ids:
         values: StatsValues = fold_totals(totals.get(user_id, []))
-        values["last_activity_at"] = last_seen.get(user_id)
+        last = last_seen.get(user_id)
+        baseline = archived.get((user_id,))
+        if baseline is not None:  # the archived events' fold (I9)
+            for name, value in baseline.counters.items():
+                values[name] += value
+            if baseline.latest is not None and (last is None or baseline.latest > last):
+                last = baseline.latest
+        values["last_activity_at"] = last
         result[user_id] = values
     return result
