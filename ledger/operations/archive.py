@@ -23,13 +23,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Exists, Max, Min, OuterRef
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from ledger.archive import files
 from ledger.archive.baselines import BaselineFold, archived_event
 from ledger.archive.storage import ArchiveStorage, archive_storage
+from ledger.drafts import NewEvent
 from ledger.exceptions import InvalidJobError
 from ledger.models import ArchivedEvent, ArchivedFile, UserActivity
 from ledger.operations.progress import ProgressCallback
@@ -108,7 +109,7 @@ def archive_activity(
     months = _hot_months(kept)
     _sweep(storage)
     for done, month in enumerate(months, 1):
-        name, rows = _archive_month(month, storage)
+        name, rows = _archive_month(month, storage)  # ("", 0): emptied meanwhile
         if rows:
             report.months[name] = rows
         files.write_manifest(storage)
@@ -155,65 +156,53 @@ def _as_date(value: datetime | date) -> date:
 
 
 def _archive_month(month: date, storage: ArchiveStorage) -> tuple[str, int]:
-    """Archive the month's hot events as a new part; return its file name and rows."""
+    """Archive the month's hot events as a new part; return its file name and rows.
+
+    The once-keys are copied first, in one statement (one snapshot): the file, the baselines and
+    the removal then all take exactly those events, whatever is recorded into the month
+    meanwhile."""
     start = files.month_start(month)
     end = files.month_after(start)
     with transaction.atomic():
+        keys = recorder().keep_archived_keys(start=start, end=end)
+        if not keys:
+            return "", 0
         part = (ArchivedFile.objects.filter(month=month).aggregate(n=Max("part"))["n"] or 0) + 1
         name = files.file_name(month, part, 1)
         fold = BaselineFold()
         rows, sha256 = files.write_rows(storage, name, _moved(start, end, fold))
-        if not rows:
-            storage.delete(name)
-            return name, 0
         fold.save()
         ArchivedFile.objects.create(month=month, part=part, name=name, rows=rows, sha256=sha256)
         removed = recorder().remove_archived(start=start, end=end)
-        if removed != rows:
-            raise RuntimeError(f"archive of {month:%Y-%m}: wrote {rows} events, removed {removed}")
+        if not keys == rows == removed:
+            raise RuntimeError(
+                f"archive of {month:%Y-%m}: kept {keys} keys, wrote {rows} events, "
+                f"removed {removed}"
+            )
     logger.info("archive: %s, %d events", name, rows)
     return name, rows
 
 
 def _moved(start: datetime, end: datetime, fold: BaselineFold) -> Iterator[dict[str, Any]]:
-    """The month's events in (timestamp, id) order, for the file; on the way, chunk by chunk,
-    their once-keys into ``ArchivedEvent`` and their fold into ``fold``."""
+    """The month's archived events in (timestamp, id) order, for the file; on the way, chunk
+    by chunk, their fold into ``fold``."""
+    archived = ArchivedEvent.objects.filter(
+        timestamp__gte=start, timestamp__lt=end, pk=OuterRef("pk")
+    )
     events = (
         UserActivity.objects.filter(timestamp__gte=start, timestamp__lt=end)
+        .filter(Exists(archived))
         .order_by("timestamp", "id")
         .values(*files.COLUMNS, "reverses__event_type")
     )
-    chunk: list[dict[str, Any]] = []
+    chunk: list[NewEvent] = []
     for row in events.iterator(chunk_size=CHUNK):
-        chunk.append(row)
+        chunk.append(archived_event(row, row["reverses__event_type"]))
         yield row
         if len(chunk) >= CHUNK:
-            _keep(chunk, fold)
+            fold.add(chunk)
             chunk = []
-    _keep(chunk, fold)
-
-
-def _keep(rows: list[dict[str, Any]], fold: BaselineFold) -> None:
-    if not rows:
-        return
-    ArchivedEvent.objects.bulk_create(
-        [
-            ArchivedEvent(
-                id=row["id"],
-                user_id=row["user_id"],
-                erased_subject_id=row["erased_subject_id"],
-                event_type=row["event_type"],
-                timestamp=row["timestamp"],
-                source_model=row["source_model"],
-                source_id=row["source_id"],
-                occurrence=row["occurrence"],
-                amount=row["amount"],
-                reverses_id=row["reverses_id"],
-            )
-            for row in rows
-        ]
-    )
-    fold.add([archived_event(row, row["reverses__event_type"]) for row in rows])
+    fold.add(chunk)
 
 
 def _sweep(storage: ArchiveStorage) -> None:

@@ -293,6 +293,22 @@ class Recorder(ABC):
 
     # --- The archive (docs/decisions/0017) ------------------------------------------------------
 
+    def keep_archived_keys(self, *, start: datetime, end: datetime) -> int:
+        """Copy the once-keys of the hot events of [start, end) into ``ArchivedEvent``, in one
+        INSERT … SELECT (one snapshot: what the archive of the month then takes); how many."""
+        columns = [str(field.column) for field in ArchivedEvent._meta.concrete_fields]
+        hot = (
+            UserActivity.objects.filter(timestamp__gte=start, timestamp__lt=end)
+            .order_by()
+            .values_list(*columns)
+        )
+        select, params = hot.query.sql_with_params()
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self.table(ArchivedEvent)} ({self.names(columns)}) {select}", params
+            )
+            return int(cursor.rowcount)
+
     def remove_archived(self, *, start: datetime, end: datetime) -> int:
         """Take out of the hot table the events of [start, end) that the archive has recorded
         (``ArchivedEvent``), in the archiving transaction; return how many. Only rows the archive
