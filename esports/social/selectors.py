@@ -44,6 +44,13 @@ def followed_among(*, follower_id: int, user_ids: Collection[int]) -> set[int]:
     )
 
 
+def followed_ids(*, follower_id: int) -> list[int]:
+    """Everyone ``follower_id`` follows."""
+    return list(
+        Follow.objects.filter(follower_id=follower_id).values_list("followed_id", flat=True)
+    )
+
+
 def shown_followed_ids(*, follower_id: int) -> QuerySet[Any]:
     """The ids of the players ``follower_id`` follows whose activity is public: a subquery for
     the following feed (a private player's events never appear there, decision 0023)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from esports.social.selectors import shown_followed_ids
+from esports.social.selectors import followed_ids, shown_followed_ids
 from graphql_api.subscriptions.feed import position_of
 from ledger.selectors import MAX_PAGE_SIZE, Page, PageRequest, Position, merged_feed_page
 from ledger.selectors import page_request as make_request
@@ -19,8 +19,10 @@ def following_feed_page(*, follower_id: int, request: PageRequest) -> Page[dict[
 
 
 def following_ids(*, follower_id: int) -> list[int]:
-    """The players whose groups a live following feed joins."""
-    return [row["followed_id"] for row in shown_followed_ids(follower_id=follower_id)]
+    """The players whose groups a live following feed joins: every one followed, private ones
+    too, so that a player who makes their activity public is heard from at once (each read
+    applies the visibility rules)."""
+    return followed_ids(follower_id=follower_id)
 
 
 def following_head(*, follower_id: int) -> Position | None:
