@@ -13,6 +13,7 @@ from strawberry.types import Info
 from esports.profiles.models import UserProfile
 from graphql_api.nodes.fields import ColumnField, instances_of
 from graphql_api.nodes.ids import USER_TYPE
+from graphql_api.social.types import UserFollows
 from graphql_api.stats.types import UserStats
 from graphql_api.users.loaders import StatsByUserId, UsersById
 
@@ -56,7 +57,7 @@ async def _load_profile(info: Info, user: Any) -> UserProfile:
     name=USER_TYPE,
     description="A player. Its id is a global ID; every userId argument takes it.",
 )
-class UserNode(relay.Node):
+class UserNode(UserFollows, relay.Node):
     is_type_of = instances_of(get_user_model())
 
     username: str

@@ -25,6 +25,7 @@ from django.db.models import Q, QuerySet, Subquery
 from ledger.models import ErasedSubject, UserActivity, UserProfileStats
 from ledger.models.activity import unguarded_event_writes
 from ledger.models.erasure import user_digest
+from ledger.personal_data import all_personal_data
 from ledger.projections import LIFETIME_STATS
 from ledger.recorders import recorder
 
@@ -53,7 +54,8 @@ def _dumps(value: Any) -> str:
 def export_user_activity(
     *, user: AbstractBaseUser, out: TextIO, chunk_size: int = EXPORT_CHUNK
 ) -> int:
-    """Write ``{"user", "stats", "events"}`` for ``user`` to ``out``; return how many events.
+    """Write ``{"user", "stats", <each app's personal data>, "events"}`` for ``user`` to
+    ``out``; return how many events.
 
     Every event is included, reversals too, oldest first, read with ``iterator(chunk_size)``.
     """
@@ -64,7 +66,13 @@ def export_user_activity(
         "email": getattr(user, "email", ""),
         "date_joined": getattr(user, "date_joined", None),
     }
-    out.write('{"user": ' + _dumps(about) + ', "stats": ' + _dumps(stats) + ', "events": [')
+    apps_data = "".join(
+        ", " + _dumps(data.name) + ": " + _dumps(data.export(user_id=user.pk))
+        for data in all_personal_data()
+    )
+    out.write(
+        '{"user": ' + _dumps(about) + ', "stats": ' + _dumps(stats) + apps_data + ', "events": ['
+    )
     events = (
         UserActivity.objects.filter(user_id=user.pk)
         .order_by("timestamp", "id")
@@ -105,6 +113,8 @@ def anonymize_user(*, user: AbstractBaseUser, public_id: uuid.UUID | None = None
                 UserActivity.objects.filter(pk=pk).update(metadata=metadata)
             UserActivity.objects.filter(user_id=user.pk).update(user=None, erased_subject=subject)
         UserProfileStats.objects.filter(user_id=user.pk).delete()
+        for data in all_personal_data():
+            data.erase(user_id=user.pk)
     return subject
 
 

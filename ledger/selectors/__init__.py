@@ -3,6 +3,7 @@
 - ``paging``: page requests, positions, and the one keyset bound (``seek``) every page uses;
 - ``events``: which events a read counts (those that still stand; the coin events);
 - ``feed``: a user's activity feed and single events;
+- ``merged``: one feed merged from many users' feeds (a following feed);
 - ``stats``: a user's lifetime stats with derived rates;
 - ``periods``: stats by month or week;
 - ``leaderboards``: users ranked by a counter or by win rate;
@@ -35,6 +36,7 @@ from ledger.selectors.leaderboards import (
     leaderboard_position,
     leaderboard_query,
 )
+from ledger.selectors.merged import merged_feed_page
 from ledger.selectors.paging import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -85,6 +87,7 @@ __all__ = [
     "leaderboard_query",
     "ledger_job",
     "ledger_jobs_page",
+    "merged_feed_page",
     "page_request",
     "recorded_at",
     "reversed_type",

@@ -51,7 +51,7 @@ def test_export_holds_every_event_reversals_included() -> None:
     count = export_user_activity(user=erin, out=out)
 
     document = json.loads(out.getvalue())
-    assert set(document) == {"user", "stats", "events"}
+    assert set(document) == {"user", "stats", "follows", "events"}  # follows: esports.social
     assert document["user"]["username"] == "erin_gdpr"
     assert count == len(document["events"]) == UserActivity.objects.filter(user=erin).count() == 6
     assert sorted(e["event_type"] for e in document["events"]) == sorted(
