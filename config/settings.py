@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "esports.tournaments",
     "esports.economy",
     "esports.achievements",
+    "esports.social",  # follows between players (owner: follows)
     "graphql_api",
     "web",  # profile page at /u/<username>/ (owner: profile page)
 ]

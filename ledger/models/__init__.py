@@ -1,9 +1,10 @@
-"""The ledger's tables: the append-only events, the stats projection and erased subjects."""
+"""The ledger's tables: the append-only events, the projections and erased subjects."""
 
 from ledger.models.activity import EventType, UserActivity
 from ledger.models.archive import ArchivedEvent, ArchivedFile, ProjectionBaseline
 from ledger.models.checkpoints import BackfillCheckpoint
 from ledger.models.erasure import ErasedSubject
+from ledger.models.insights import UserGameStats
 from ledger.models.jobs import LedgerJob
 from ledger.models.stats import UserProfileStats
 
@@ -16,5 +17,6 @@ __all__ = [
     "LedgerJob",
     "ProjectionBaseline",
     "UserActivity",
+    "UserGameStats",
     "UserProfileStats",
 ]

@@ -3,8 +3,9 @@
 Export streams one JSON document, event by event from a server-side iterator, so a long history
 never sits in memory. Anonymization is the one audited way through the immutability guard (I4):
 it re-points the user's events to an ``ErasedSubject``, scrubs their name from every event that
-mentions them, deletes their stats row, and rewrites the archive files likewise (I9), all in one
-transaction. Convergence skips erased
+mentions them, deletes their rows of every projection (and takes their share out of the
+global ones), and rewrites the archive files likewise (I9), all in one transaction. Convergence
+skips erased
 digests, so no later backfill, reconcile or re-save records anything for them again; a save
 running at the same moment is ordered against the erasure by a lock on the user's row
 (``Recorder.hold_users``), so it cannot slip its events in after the re-pointing.
@@ -30,6 +31,7 @@ from django.utils import timezone
 from ledger.archive import files
 from ledger.archive.baselines import forget_user
 from ledger.archive.storage import archive_storage
+from ledger.fold import Delta, Key
 from ledger.models import (
     ArchivedEvent,
     ArchivedFile,
@@ -39,7 +41,8 @@ from ledger.models import (
 )
 from ledger.models.activity import unguarded_event_writes
 from ledger.models.erasure import user_digest
-from ledger.projections import LIFETIME_STATS
+from ledger.personal_data import all_personal_data
+from ledger.projections import LIFETIME_STATS, PROJECTIONS, CounterProjection
 from ledger.recorders import recorder
 
 EXPORT_CHUNK = 2000
@@ -67,7 +70,9 @@ def _dumps(value: Any) -> str:
 def export_user_activity(
     *, user: AbstractBaseUser, out: TextIO, chunk_size: int = EXPORT_CHUNK
 ) -> int:
-    """Write ``{"user", "stats", "events"}`` for ``user`` to ``out``; return how many events.
+    """Write ``{"user", "stats", "projections", <each app's personal data>, "events"}`` for
+    ``user`` to ``out``; return how many events. ``projections`` holds the user's rows of every
+    other projection, by its name.
 
     Every event is included, reversals too, oldest first: the archived ones (from files whose
     checksums match, or ``ArchiveCorruptedError`` before anything is written), then the hot
@@ -80,8 +85,22 @@ def export_user_activity(
         "email": getattr(user, "email", ""),
         "date_joined": getattr(user, "date_joined", None),
     }
+    projections = {
+        projection.name: list(
+            projection.model._default_manager.filter(**{projection.owner: user.pk})
+            .order_by(*projection.key)
+            .values(*projection.key, *projection.fields)
+        )
+        for projection in PROJECTIONS
+        if projection is not LIFETIME_STATS and projection.owner is not None
+    }
+    apps_data = "".join(
+        f", {_dumps(data.name)}: {_dumps(data.export(user_id=user.pk))}"
+        for data in all_personal_data()
+    )
     archived = _archived_events(user.pk)  # read (and verified) before anything is written
-    out.write('{"user": ' + _dumps(about) + ', "stats": ' + _dumps(stats) + ', "events": [')
+    head = f'{{"user": {_dumps(about)}, "stats": {_dumps(stats)}, '
+    out.write(head + f'"projections": {_dumps(projections)}{apps_data}, "events": [')
     hot = (
         UserActivity.objects.filter(user_id=user.pk)
         .order_by("timestamp", "id")
@@ -110,6 +129,7 @@ def anonymize_user(*, user: AbstractBaseUser, public_id: uuid.UUID | None = None
             subject = ErasedSubject.objects.create(
                 user_digest=digest, public_id=public_id or uuid.uuid4()
             )
+        shares = _global_shares(user.pk)  # read while the events are still the user's
         with recorder().erasure_allowed(), unguarded_event_writes():
             candidates = _candidate_events(user_id=user.pk, subject=subject)
             names = _personal_strings(user, candidates) | _archived_names(user.pk)
@@ -121,9 +141,39 @@ def anonymize_user(*, user: AbstractBaseUser, public_id: uuid.UUID | None = None
             for pk, metadata in rewrites.items():
                 UserActivity.objects.filter(pk=pk).update(metadata=metadata)
             UserActivity.objects.filter(user_id=user.pk).update(user=None, erased_subject=subject)
-        UserProfileStats.objects.filter(user_id=user.pk).delete()
+        _erase_projection_rows(user.pk, shares)
+        for data in all_personal_data():
+            data.erase(user_id=user.pk)
         _erase_from_archive(user_id=user.pk, names=names, subject=subject)
     return subject
+
+
+def _global_shares(user_id: int) -> dict[CounterProjection, dict[Key, Delta]]:
+    """What the user's events add to each projection of no one user (a rarity count)."""
+    shares: dict[CounterProjection, dict[Key, Delta]] = {}
+    for projection in PROJECTIONS:
+        if projection.owner is None:
+            rows = projection.recompute([user_id])
+            shares[projection] = {
+                key: Delta(counters={name: -values[name] for name in projection.counters})
+                for key, values in rows.items()
+                if any(values[name] for name in projection.counters)
+            }
+    return shares
+
+
+def _erase_projection_rows(user_id: int, shares: dict[CounterProjection, dict[Key, Delta]]) -> None:
+    """Delete every projection row that names the user; subtract their share from the others
+    (in the registry's order and key order, as the write path locks them)."""
+    writer = recorder()
+    for projection in PROJECTIONS:
+        if projection in shares:
+            writer.apply(projection, shares[projection])
+            continue
+        named = Q()
+        for column in projection.mentions:
+            named |= Q(**{column: user_id})
+        projection.model._default_manager.filter(named).delete()
 
 
 def _archived_events(user_id: int) -> list[dict[str, Any]]:

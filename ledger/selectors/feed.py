@@ -80,17 +80,23 @@ def _feed(
     if filters:
         queryset = apply_filter(ActivityFilter, data=filters, queryset=queryset)
     if not include_economy:
-        # Fail closed: a correction is shown only when its metadata proves it cancels a
-        # non-economy event. A row filter on the scanned rows, not a join.
-        queryset = queryset.exclude(event_type__in=ECONOMY_TYPES).exclude(
-            Q(event_type=EventType.REVERSAL) & ~Q(**{f"{REVERSED_TYPE}__in": NON_ECONOMY_TYPES})
-        )
+        queryset = without_economy(queryset)
     return queryset.values(*FEED_FIELDS)
 
 
 def archive_horizon() -> datetime | None:
     """Events before this were moved to the archive (None: none were): the feed ends there."""
     return horizon()
+
+
+def without_economy(queryset: QuerySet[UserActivity]) -> QuerySet[UserActivity]:
+    """``queryset`` without coin events and the corrections of coin events.
+
+    Fail closed: a correction is shown only when its metadata proves it cancels a non-economy
+    event. A row filter on the scanned rows, not a join."""
+    return queryset.exclude(event_type__in=ECONOMY_TYPES).exclude(
+        Q(event_type=EventType.REVERSAL) & ~Q(**{f"{REVERSED_TYPE}__in": NON_ECONOMY_TYPES})
+    )
 
 
 def activity_event(*, event_id: int) -> dict[str, Any] | None:

@@ -29,7 +29,15 @@ from ledger.operations.jobs import submit_job
 from ledger.operations.progress import OperationStopped
 from ledger.operations.reconcile import reconcile_stats
 from ledger.services.stats import recompute_stats
-from tests.ledger.archive.history import BEFORE, at, make_history, old_events, read_file, stats
+from tests.ledger.archive.history import (
+    BEFORE,
+    at,
+    game_stats,
+    make_history,
+    old_events,
+    read_file,
+    stats,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -94,22 +102,30 @@ def test_archive_moves_whole_months_to_files_with_a_manifest(archive_dir: Path) 
 def test_after_the_archive_stats_recompute_reconcile_and_backfill_agree(archive_dir: Path) -> None:
     history = make_history()
     before = stats(history.erin, history.rival)
+    games_before = game_stats()
+    assert len(games_before) == 2  # Erin's and her rival's valorant rows
 
     archive_activity(before=BEFORE)
 
     assert stats(history.erin, history.rival) == before
     for user in (history.erin, history.rival):
         assert recompute_stats(user) == before[user.pk]
-    assert (
-        ProjectionBaseline.objects.filter(user_id=history.erin.pk).get().counters["total_earned"]
-        == 40
+    lifetime = ProjectionBaseline.objects.get(
+        projection="ledger.userprofilestats", user_id=history.erin.pk
     )
+    assert (lifetime.counters["total_earned"], lifetime.counters["total_spent"]) == (40, 15)
+    game = ProjectionBaseline.objects.get(
+        projection="ledger.usergamestats", user_id=history.erin.pk
+    )
+    assert (game.key, game.counters["matches_won"]) == (f'[{history.erin.pk},"valorant"]', 1)
+    assert game_stats() == games_before
     report = reconcile_stats()
     assert not report.found_problems, report.as_dict()
     events = UserActivity.objects.count()
     assert backfill_activity().total_events == 0
     assert UserActivity.objects.count() == events
     assert stats(history.erin, history.rival) == before
+    assert game_stats() == games_before
 
 
 def test_a_live_save_of_an_archived_source_row_records_nothing_again(archive_dir: Path) -> None:
