@@ -1,4 +1,7 @@
-"""A user's activity feed: keyset pages of their events as rows of the event's own columns."""
+"""A user's activity feed: keyset pages of their events as rows of the event's own columns.
+
+The feed ends at the archive horizon: events before it are in the archive's files (I9), which
+``export_user_activity`` reads; ``archive_horizon`` says where that is (docs/decisions/0018)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from ledger.archive.files import horizon
 from ledger.filters import ActivityFilter, apply_filter
 from ledger.models import EventType, UserActivity
 from ledger.selectors.events import ECONOMY_TYPES, NON_ECONOMY_TYPES
@@ -88,6 +92,11 @@ def without_economy(queryset: QuerySet[UserActivity]) -> QuerySet[UserActivity]:
     return queryset.exclude(event_type__in=ECONOMY_TYPES).exclude(
         Q(event_type=EventType.REVERSAL) & ~Q(**{f"{REVERSED_TYPE}__in": NON_ECONOMY_TYPES})
     )
+
+
+def archive_horizon() -> datetime | None:
+    """Events before this were moved to the archive (None: none were): the feed ends there."""
+    return horizon()
 
 
 def activity_event(*, event_id: int) -> dict[str, Any] | None:
