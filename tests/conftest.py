@@ -57,7 +57,7 @@ def streaming_replica(django_db_setup: None) -> Iterator[Replica]:
         running = replica.__enter__()
     except ReplicaUnavailable as reason:
         pytest.skip(str(reason))
-    alias = copy.deepcopy(primary)
+    alias: Any = copy.deepcopy(primary)
     alias["PORT"] = str(running.port)
     alias["TEST"] = {**alias["TEST"], "MIRROR": "default"}
     settings.DATABASES[REPLICA] = alias
