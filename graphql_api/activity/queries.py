@@ -15,12 +15,12 @@ from graphql_api.activity.types import (
     ActivityEdge,
     ActivityEvent,
     ActivityFilter,
-    feed_page_info,
+    FeedPageInfo,
 )
 from graphql_api.context import db, subject_of, viewer_of
 from graphql_api.errors import BadInput, NotFound
 from graphql_api.nodes.ids import parse_typed_id
-from graphql_api.pagination import encode_cursor, to_page_request
+from graphql_api.pagination import encode_cursor, page_info, to_page_request
 from graphql_api.permissions import can_see_economy, require_activity
 from ledger.filters import InvalidFilterError
 from ledger.selectors import Page, activity_feed_page
@@ -83,8 +83,8 @@ class ActivityQueries:
             for row, event in zip(page.rows, events, strict=True)
             if event is not None
         ]
-        cursors = [e.cursor for e in edges]
-        return ActivityConnection(edges=edges, page_info=feed_page_info(page, cursors))
+        position = page_info(page, [e.cursor for e in edges])
+        return ActivityConnection(edges=edges, page_info=FeedPageInfo(**vars(position)))
 
     @strawberry.field(
         description="One event by id (a global ID, or its deprecated numeric id), if the "

@@ -20,11 +20,10 @@ from strawberry.scalars import JSON
 from graphql_api.activity.links import Link
 from graphql_api.activity.loaders import RecordedAtByEventId
 from graphql_api.context import db
-from graphql_api.pagination import page_info
 from graphql_api.users.loaders import UsersById
 from graphql_api.users.types import DATABASE_ID_DEPRECATION, UserNode
 from ledger.models import EventType
-from ledger.selectors import Page, archive_horizon
+from ledger.selectors import archive_horizon
 
 strawberry.enum(EventType, name="ActivityEventType")  # registers the enum on the class
 
@@ -125,11 +124,6 @@ class FeedPageInfo(PageInfo):
     )
     async def archived_before(self) -> datetime | None:
         return await db(archive_horizon)()
-
-
-def feed_page_info(page: Page[Any], cursors: list[str]) -> FeedPageInfo:
-    """A feed page's ``pageInfo``: Relay's, and the archive horizon when asked for."""
-    return FeedPageInfo(**vars(page_info(page, cursors)))
 
 
 @strawberry.type(description="A page of a feed, newest first by (timestamp, id).")

@@ -10,9 +10,9 @@ from strawberry.types import Info
 from graphql_api.activity.events import linked_events
 from graphql_api.activity.links import Wanted, wanted_of
 from graphql_api.activity.queries import FEED_CURSOR, feed_edge
-from graphql_api.activity.types import ActivityConnection, ActivityEvent, feed_page_info
+from graphql_api.activity.types import ActivityConnection, ActivityEvent, FeedPageInfo
 from graphql_api.context import db, viewer_of
-from graphql_api.pagination import to_page_request
+from graphql_api.pagination import page_info, to_page_request
 from graphql_api.permissions import require_signed_in
 from graphql_api.social.feed import following_feed_page
 from ledger.selectors import Page, PageRequest
@@ -51,5 +51,5 @@ class SocialQueries:
             for row, event in zip(page.rows, events, strict=True)
             if event is not None
         ]
-        cursors = [e.cursor for e in edges]
-        return ActivityConnection(edges=edges, page_info=feed_page_info(page, cursors))
+        position = page_info(page, [e.cursor for e in edges])
+        return ActivityConnection(edges=edges, page_info=FeedPageInfo(**vars(position)))

@@ -8,23 +8,18 @@ its baseline plus the fold of the hot events (I1, I9); recompute and reconcile a
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-from django.db import models
+from typing import Any
 
 from ledger.drafts import NewEvent
 from ledger.fold import Delta, Key
 from ledger.models import ProjectionBaseline
-
-if TYPE_CHECKING:  # ledger.projections imports the recomputes, which import this module
-    from ledger.projections import CounterProjection
+from ledger.projections import PROJECTIONS, CounterProjection
 
 
-def label(model: type[models.Model]) -> str:
-    """How a baseline row names its projection: the projection's model label."""
-    return model._meta.label_lower
+def label(projection: CounterProjection) -> str:
+    return projection.model._meta.label_lower
 
 
 def key_text(key: Key) -> str:
@@ -51,8 +46,6 @@ class BaselineFold:
     """Sums the folds of a month's events, chunk by chunk, per projection and key."""
 
     def __init__(self) -> None:
-        from ledger.projections import PROJECTIONS
-
         self.deltas: dict[CounterProjection, dict[Key, Delta]] = {p: {} for p in PROJECTIONS}
 
     def add(self, events: Sequence[NewEvent]) -> None:
@@ -87,8 +80,7 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
 def add_to_baselines(projection: CounterProjection, totals: Mapping[Key, Delta]) -> None:
     if not totals:
         return
-    name = label(projection.model)
-    owner = projection.key.index(projection.owner) if projection.owner is not None else None
+    name = label(projection)
     keys = sorted(totals)
     texts = {key_text(key): key for key in keys}
     stored = {
@@ -106,7 +98,7 @@ def add_to_baselines(projection: CounterProjection, totals: Mapping[Key, Delta])
                 ProjectionBaseline(
                     projection=name,
                     key=text,
-                    user_id=None if owner is None else int(key[owner]),
+                    user_id=int(key[0]),
                     counters=dict(delta.counters),
                     latest=delta.latest,
                 )
@@ -120,38 +112,20 @@ def add_to_baselines(projection: CounterProjection, totals: Mapping[Key, Delta])
     ProjectionBaseline.objects.bulk_update(changed, ["counters", "latest"], batch_size=1000)
 
 
-def baselines(model: type[models.Model], user_ids: Collection[int] | None) -> dict[Key, Delta]:
-    """The stored baselines of a projection (by its model): its rows of these users, or all."""
-    rows = ProjectionBaseline.objects.filter(projection=label(model))
-    if user_ids is not None:
-        rows = rows.filter(user_id__in=list(user_ids))
+def baselines(projection: CounterProjection, keys: Iterable[Key]) -> dict[Key, Delta]:
+    """The stored baselines of these keys of ``projection`` (keys without one are left out)."""
+    texts = {key_text(key): key for key in keys}
+    if not texts:
+        return {}
+    rows = ProjectionBaseline.objects.filter(
+        projection=label(projection), key__in=list(texts)
+    ).values_list("key", "counters", "latest")
     return {
-        tuple(json.loads(text)): Delta(
-            counters={name: int(value) for name, value in counters.items()}, latest=latest
-        )
-        for text, counters, latest in rows.values_list("key", "counters", "latest")
+        texts[text]: Delta(counters={k: int(v) for k, v in counters.items()}, latest=latest)
+        for text, counters, latest in rows
     }
 
 
-def add_baselines(
-    rows: dict[Key, dict[str, Any]],
-    *,
-    model: type[models.Model],
-    user_ids: Collection[int] | None,
-    counters: Sequence[str],
-    latest: str,
-) -> None:
-    """Add to a recompute's ``rows`` (the fold of the hot events, by key) the baselines of the
-    same users: a key with archived events only gets its row here (I1 over the archive, I9)."""
-    for key, baseline in baselines(model, user_ids).items():
-        row = rows.get(key)
-        if row is None:
-            row = rows[key] = {**dict.fromkeys(counters, 0), latest: None}
-        for name, value in baseline.counters.items():
-            row[name] += value
-        row[latest] = _later(row[latest], baseline.latest)
-
-
 def forget_user(user_id: int) -> None:
-    """An erased user keeps no projection rows: nor any baseline row of theirs."""
+    """An erased user keeps no projection: nor any baseline."""
     ProjectionBaseline.objects.filter(user_id=user_id).delete()

@@ -21,27 +21,14 @@ from django.db.models import Max
 
 from ledger.archive.storage import ArchiveStorage
 from ledger.exceptions import ArchiveCorruptedError
-from ledger.models import ArchivedFile
+from ledger.models import ArchivedFile, UserActivity
 
 FORMAT = 1
 """The manifest's and the files' format version."""
 
 MANIFEST = "manifest.json"
 
-COLUMNS: tuple[str, ...] = (
-    "id",
-    "user_id",
-    "erased_subject_id",
-    "event_type",
-    "timestamp",
-    "created_at",
-    "metadata",
-    "source_model",
-    "source_id",
-    "occurrence",
-    "amount",
-    "reverses_id",
-)
+COLUMNS: tuple[str, ...] = tuple(field.attname for field in UserActivity._meta.concrete_fields)
 """Every column of ``ledger_useractivity``: what a restore inserts back."""
 
 TIME_COLUMNS = ("timestamp", "created_at")

@@ -62,7 +62,7 @@ def _on_postgresql(sql: str):  # type: ignore[no-untyped-def]
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0300_game_stats'),
+        ('ledger', '0005_job_leases'),
     ]
 
     operations = [
@@ -96,7 +96,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('projection', models.CharField(help_text="The projection's model label (e.g. ledger.userprofilestats).", max_length=100)),
                 ('key', models.CharField(help_text="The row's key values, as a JSON list.", max_length=200)),
-                ('user_id', models.BigIntegerField(blank=True, help_text="The user the row belongs to (the projection's owner).", null=True)),
+                ('user_id', models.BigIntegerField(help_text='The user the row belongs to (its first key).')),
                 ('counters', models.JSONField(default=dict)),
                 ('latest', models.DateTimeField(blank=True, null=True)),
             ],

@@ -91,9 +91,7 @@ class ProjectionBaseline(models.Model):
         max_length=100, help_text="The projection's model label (e.g. ledger.userprofilestats)."
     )
     key = models.CharField(max_length=200, help_text="The row's key values, as a JSON list.")
-    user_id = models.BigIntegerField(
-        null=True, blank=True, help_text="The user the row belongs to (the projection's owner)."
-    )
+    user_id = models.BigIntegerField(help_text="The user the row belongs to (its first key).")
     counters = models.JSONField(default=dict)
     latest = models.DateTimeField(null=True, blank=True)
 
