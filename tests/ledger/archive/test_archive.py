@@ -29,6 +29,7 @@ from ledger.operations.jobs import submit_job
 from ledger.operations.progress import OperationStopped
 from ledger.operations.reconcile import reconcile_stats
 from ledger.services.stats import recompute_stats
+from tests.factories import transaction_for
 from tests.ledger.archive.history import (
     BEFORE,
     at,
@@ -310,3 +311,23 @@ def test_the_command_archives_and_says_what(archive_dir: Path) -> None:
 
     assert "events-2023-02.jsonl.gz: 5 events" in out.getvalue()
     assert "Archived 7 events in 3 files; events before 2023-04-01 are archived" in out.getvalue()
+
+
+def test_events_recorded_into_an_archived_month_go_to_a_second_part(archive_dir: Path) -> None:
+    history = make_history()
+    archive_activity(before=BEFORE)
+    late = transaction_for(history.erin, 9, created_at=at(2, 20))  # recorded after the archive
+    assert old_events() == 1
+    before = stats(history.erin)
+
+    report = archive_activity(before=BEFORE)
+
+    assert report.months == {"events-2023-02.part2.jsonl.gz": 1}
+    assert old_events() == 0
+    assert stats(history.erin) == before
+    assert not reconcile_stats().found_problems
+    [row] = read_file(archive_dir / "events-2023-02.part2.jsonl.gz")
+    assert (row["source_id"], row["amount"]) == (late.pk, 9)
+    out = StringIO()
+    assert export_user_activity(user=history.erin, out=out) == 7
+    assert late.pk in {e["source_id"] for e in json.loads(out.getvalue())["events"]}
