@@ -247,3 +247,20 @@ def test_writes_never_go_to_the_replica(replica_db, player):
     replica_db.catch_up()
     with replica_reads_allowed():
         assert load().activity_public is False
+
+
+def test_a_user_newer_than_the_replica_is_looked_up_again_on_the_primary(replica_db):
+    """stats(userId:) of a user who registered within the replica's lag is not "no such user":
+    the replica's miss is read again from the primary."""
+    replica_db.catch_up()
+    replica_db.pause()
+    try:
+        newcomer = UserFactory.create(username="newcomer")
+        make_events(newcomer, 2, event_type=EventType.MATCH_PLAYED, source_model="tests.played")
+        with reads() as found:
+            _, data = post(Client(), STATS, {"userId": str(newcomer.pk)})
+    finally:
+        replica_db.resume()
+    assert data["stats"] == {"matchesPlayed": 2, "totalEarned": 0, "winRate": 0.0}
+    assert found.replica == [{"auth_user", "ledger_userprofilestats"}]
+    assert {"auth_user", "ledger_userprofilestats"} in found.primary
