@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "esports.tournaments",
     "esports.economy",
     "esports.achievements",
+    "esports.social",  # follows between players (owner: follows)
     "graphql_api",
     "web",  # profile page at /u/<username>/ (owner: profile page)
 ]
@@ -166,9 +167,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledger.nightly_reconcile",
         "schedule": crontab(hour=3, minute=0),
     },
+    "ledger-archive": {
+        "task": "ledger.scheduled_archive",
+        "schedule": crontab(hour=4, minute=0),
+    },
 }
 # GDPR export jobs write their documents here; the API serves them for download.
 LEDGER_EXPORT_DIR = Path(os.environ.get("LEDGER_EXPORT_DIR", BASE_DIR / "var" / "exports"))
+# The archive (docs/operations.md, "Archive"): events of whole months older than
+# LEDGER_ARCHIVE_AFTER_DAYS move from the events table to compressed files in LEDGER_ARCHIVE_DIR
+# (one per month, a manifest with checksums), daily from Celery beat at 04:00 UTC, or with
+# `manage.py archive_activity --before DATE`. Without Celery, use cron as for the reconcile.
+LEDGER_ARCHIVE_DIR = Path(os.environ.get("LEDGER_ARCHIVE_DIR", BASE_DIR / "var" / "archive"))
+LEDGER_ARCHIVE_AFTER_DAYS = int(os.environ.get("LEDGER_ARCHIVE_AFTER_DAYS", "730"))
 # A running job holds a lease on its row that its worker renews every third of this many seconds;
 # once a lease has expired (its worker was killed), the next worker to sweep (each does every
 # quarter lease) takes the job again from its checkpoints. An attempt that fails or whose worker

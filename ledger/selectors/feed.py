@@ -1,4 +1,7 @@
-"""A user's activity feed: keyset pages of their events as rows of the event's own columns."""
+"""A user's activity feed: keyset pages of their events as rows of the event's own columns.
+
+The feed ends at the archive horizon: events before it are in the archive's files (I9), which
+``export_user_activity`` reads; ``archive_horizon`` says where that is (docs/decisions/0018)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from ledger.archive.files import horizon
 from ledger.filters import ActivityFilter, apply_filter
 from ledger.models import EventType, UserActivity
 from ledger.routing import replica_read
@@ -78,12 +82,23 @@ def _feed(
     if filters:
         queryset = apply_filter(ActivityFilter, data=filters, queryset=queryset)
     if not include_economy:
-        # Fail closed: a correction is shown only when its metadata proves it cancels a
-        # non-economy event. A row filter on the scanned rows, not a join.
-        queryset = queryset.exclude(event_type__in=ECONOMY_TYPES).exclude(
-            Q(event_type=EventType.REVERSAL) & ~Q(**{f"{REVERSED_TYPE}__in": NON_ECONOMY_TYPES})
-        )
+        queryset = without_economy(queryset)
     return queryset.values(*FEED_FIELDS)
+
+
+def without_economy(queryset: QuerySet[UserActivity]) -> QuerySet[UserActivity]:
+    """``queryset`` without coin events and the corrections of coin events.
+
+    Fail closed: a correction is shown only when its metadata proves it cancels a non-economy
+    event. A row filter on the scanned rows, not a join."""
+    return queryset.exclude(event_type__in=ECONOMY_TYPES).exclude(
+        Q(event_type=EventType.REVERSAL) & ~Q(**{f"{REVERSED_TYPE}__in": NON_ECONOMY_TYPES})
+    )
+
+
+def archive_horizon() -> datetime | None:
+    """Events before this were moved to the archive (None: none were): the feed ends there."""
+    return horizon()
 
 
 @replica_read
