@@ -88,8 +88,9 @@ class StatsQueries:
         if values is None:
             raise no_such_user(number)
         if game is not None:
-            values = await db(game_stats)(user_id=number, game=_game(game))
-        return UserStats.from_values(values)
+            game = _game(game)
+            values = await db(game_stats)(user_id=number, game=game)
+        return UserStats.from_values(values, user_id=number, game=game)
 
     @strawberry.field(
         description="The counters per year, month or week (of one game, with `game`), from "

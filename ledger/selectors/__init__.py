@@ -6,6 +6,7 @@
 - ``stats``: a user's lifetime stats with derived rates;
 - ``periods``: stats by year, month or week, of every game or one;
 - ``games``: per-game stats;
+- ``form``: win streaks and recent results, on read from the player's decided matches;
 - ``leaderboards``: users ranked by a counter or by win rate;
 - ``jobs``: staff listings of ledger jobs.
 
@@ -26,6 +27,13 @@ from ledger.selectors.feed import (
     is_economy_row,
     recorded_at,
     reversed_type,
+)
+from ledger.selectors.form import (
+    DecidedMatch,
+    Streaks,
+    recent_results,
+    streaks_by_user,
+    streaks_of,
 )
 from ledger.selectors.games import GameStats, game_stats, games_by_user
 from ledger.selectors.jobs import ledger_job, ledger_jobs_page
@@ -66,6 +74,7 @@ __all__ = [
     "NON_ECONOMY_TYPES",
     "Board",
     "BoardPosition",
+    "DecidedMatch",
     "GameStats",
     "LeaderboardRow",
     "Page",
@@ -75,6 +84,7 @@ __all__ = [
     "PeriodStats",
     "Position",
     "StatsRow",
+    "Streaks",
     "activity_event",
     "activity_events",
     "activity_feed_page",
@@ -91,12 +101,15 @@ __all__ = [
     "ledger_job",
     "ledger_jobs_page",
     "page_request",
+    "recent_results",
     "recorded_at",
     "reversed_type",
     "seek",
     "standing_events",
     "stats_by_period",
     "stats_by_user",
+    "streaks_by_user",
+    "streaks_of",
     "user_stats",
     "with_derived",
 ]
