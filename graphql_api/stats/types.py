@@ -89,6 +89,20 @@ class RecentResult:
     )
 
 
+@strawberry.type(
+    name="HeadToHead",
+    description="A player's record against another, over every match where they stood on "
+    "opposite sides (solo, or as members of the two teams). Symmetric: the opponent's record "
+    "swaps won and lost.",
+)
+class HeadToHeadType:
+    matches_played: int
+    won: int
+    lost: int
+    last_match_at: datetime | None = strawberry.field(description="When they last met.")
+    last_match: MatchNode | None = strawberry.field(description="The last match they played.")
+
+
 @strawberry.enum
 class StatsPeriod(Enum):
     YEAR = "year"

@@ -3,7 +3,7 @@
 from ledger.models.activity import EventType, UserActivity
 from ledger.models.checkpoints import BackfillCheckpoint
 from ledger.models.erasure import ErasedSubject
-from ledger.models.insights import UserGameStats
+from ledger.models.insights import HeadToHead, UserGameStats
 from ledger.models.jobs import LedgerJob
 from ledger.models.stats import UserProfileStats
 
@@ -11,6 +11,7 @@ __all__ = [
     "BackfillCheckpoint",
     "ErasedSubject",
     "EventType",
+    "HeadToHead",
     "LedgerJob",
     "UserActivity",
     "UserGameStats",

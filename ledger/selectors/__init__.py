@@ -6,6 +6,7 @@
 - ``stats``: a user's lifetime stats with derived rates;
 - ``periods``: stats by year, month or week, of every game or one;
 - ``games``: per-game stats;
+- ``rivals``: head-to-head records;
 - ``form``: win streaks and recent results, on read from the player's decided matches;
 - ``leaderboards``: users ranked by a counter or by win rate;
 - ``jobs``: staff listings of ledger jobs.
@@ -58,6 +59,7 @@ from ledger.selectors.paging import (
     seek,
 )
 from ledger.selectors.periods import Period, PeriodStats, stats_by_period
+from ledger.selectors.rivals import HeadToHeadRecord, head_to_head
 from ledger.selectors.stats import (
     StatsRow,
     existing_user_stats,
@@ -76,6 +78,7 @@ __all__ = [
     "BoardPosition",
     "DecidedMatch",
     "GameStats",
+    "HeadToHeadRecord",
     "LeaderboardRow",
     "Page",
     "PageRequest",
@@ -92,6 +95,7 @@ __all__ = [
     "existing_user_stats",
     "game_stats",
     "games_by_user",
+    "head_to_head",
     "is_economy_row",
     "keyset_page",
     "keyset_query",
