@@ -15,7 +15,7 @@ from django.core.signals import request_finished, request_started
 from django.db import connection, connections
 from django.test import Client
 
-from config.handlers import ApiHandler, ApiThread, PagesHandler, RequestThreads
+from config.handlers import ApiHandler, ApiThread, PagesHandler, RequestThread, RequestThreads
 from graphql_api.auth.tokens import issue_api_token
 from tests.factories import UserFactory
 from tests.http.conftest import call_asgi, post_graphql
@@ -127,14 +127,19 @@ def test_the_request_log_names_the_operation(caplog):
     assert fields["duration_ms"] > 0
 
 
-def _on_thread(thread: ApiThread, call: Callable[[], object]) -> object:
+def _on_thread(thread: RequestThread, call: Callable[[], object]) -> object:
     return thread.submit(call).result(timeout=10)
+
+
+def _in_memory_sqlite() -> bool:
+    """Django never closes an in-memory SQLite database: its connection always stays."""
+    return connection.vendor == "sqlite" and bool(connection.is_in_memory_db())  # type: ignore[attr-defined]
 
 
 def test_an_api_thread_hands_back_the_connection_a_call_leaves_open(monkeypatch):
     """With CONN_MAX_AGE 0 (what the pool sets) a call's connection is closed (a pooled one goes
     back to the pool) when the call returns; a persistent one stays, and the thread says so."""
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+    if _in_memory_sqlite():
         pytest.skip("an in-memory SQLite database is never closed")
     thread = ApiThread()
     try:
@@ -190,9 +195,7 @@ def test_request_signals_run_in_the_loop_only_when_the_request_thread_holds_no_c
             [thread] = handler.threads._idle
             holds = bool(_on_thread(thread, lambda: connection.connection is not None))
             loop = threading.get_ident()
-            if max_age == 0 and not (
-                connection.vendor == "sqlite" and connection.is_in_memory_db()
-            ):
+            if max_age == 0 and not _in_memory_sqlite():
                 assert not holds
                 assert ran["started"] == ran["finished"] == loop, "no trip to the thread"
             else:
