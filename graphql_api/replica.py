@@ -23,7 +23,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from graphql_api.permissions import Viewer
-from ledger.routing import REPLICA, replica_reads_allowed
+from ledger.routing import replica_configured, replica_reads_allowed
 
 MARKER_COOKIE = "dc_read_your_writes"
 MARKER_HEADER = "X-Read-Your-Writes"
@@ -79,7 +79,7 @@ class ReadRouting(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         request = getattr(context.context, "request", None)
-        if REPLICA not in settings.DATABASES or not isinstance(request, HttpRequest):
+        if not isinstance(request, HttpRequest) or not replica_configured():
             yield
             return
         viewer: Viewer = context.context.viewer

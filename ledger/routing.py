@@ -23,7 +23,8 @@ from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, router
 from django.db.models import Model
 
 REPLICA = "replica"
@@ -71,6 +72,13 @@ def primary_reads() -> AbstractContextManager[None]:
 def reading_from_replica() -> bool:
     """Whether a read made here would be sent to the replica (given one is configured)."""
     return _allowed.get() and _marked.get()
+
+
+def replica_configured() -> bool:
+    """A replica alias exists and this router is installed (``DATABASE_REPLICA_URL`` does both)."""
+    return REPLICA in settings.DATABASES and any(
+        isinstance(installed, ReadRouter) for installed in router.routers
+    )
 
 
 class ReadRouter:

@@ -19,8 +19,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from esports.profiles.models import UserProfile
+from esports.social.models import Follow
 from graphql_api.auth.tokens import issue_api_token
 from graphql_api.replica import MARKER_COOKIE, MARKER_HEADER, write_marker
+from graphql_api.social.feed import following_rows_after
 from graphql_api.subscriptions.feed import rows_after
 from ledger.models import EventType
 from ledger.routing import REPLICA, replica_read, replica_reads_allowed
@@ -164,12 +166,17 @@ def test_without_a_scope_selectors_read_the_primary(replica_db, player):
 
 
 def test_subscription_catch_up_reads_the_primary_even_inside_a_replica_scope(replica_db, player):
+    follower = UserFactory.create(username="fan")
+    Follow.objects.create(follower=follower, followed=player)
     replica_db.catch_up()
     with reads() as found, replica_reads_allowed():
         rows, more = rows_after(user_id=player.pk, position=None, include_economy=True)
+        followed, more_followed = following_rows_after(follower_id=follower.pk, position=None)
         on_replica = user_stats(user_id=player.pk)  # the scope itself is open
-    assert (len(rows), more, on_replica["matches_played"]) == (6, False, 3)
-    assert found.primary == [{"ledger_useractivity"}]
+    assert (len(rows), more, len(followed), more_followed) == (6, False, 5, False)
+    assert on_replica["matches_played"] == 3
+    assert found.primary[0] == {"ledger_useractivity"}
+    assert "ledger_useractivity" in found.primary[1]
     assert found.replica == [{"ledger_userprofilestats"}]
 
 
@@ -247,3 +254,20 @@ def test_writes_never_go_to_the_replica(replica_db, player):
     replica_db.catch_up()
     with replica_reads_allowed():
         assert load().activity_public is False
+
+
+def test_a_user_newer_than_the_replica_is_looked_up_again_on_the_primary(replica_db):
+    """stats(userId:) of a user who registered within the replica's lag is not "no such user":
+    the replica's miss is read again from the primary."""
+    replica_db.catch_up()
+    replica_db.pause()
+    try:
+        newcomer = UserFactory.create(username="newcomer")
+        make_events(newcomer, 2, event_type=EventType.MATCH_PLAYED, source_model="tests.played")
+        with reads() as found:
+            _, data = post(Client(), STATS, {"userId": str(newcomer.pk)})
+    finally:
+        replica_db.resume()
+    assert data["stats"] == {"matchesPlayed": 2, "totalEarned": 0, "winRate": 0.0}
+    assert found.replica == [{"auth_user", "ledger_userprofilestats"}]
+    assert {"auth_user", "ledger_userprofilestats"} in found.primary

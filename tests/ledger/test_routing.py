@@ -18,6 +18,7 @@ from ledger.routing import (
     ReadRouter,
     primary_reads,
     reading_from_replica,
+    replica_configured,
     replica_read,
     replica_reads_allowed,
 )
@@ -69,12 +70,9 @@ def test_a_failing_selector_leaves_no_mark_behind():
         assert reading_from_replica() is False
 
 
-def test_without_a_replica_no_router_is_installed():
-    """Without DATABASE_REPLICA_URL: one alias, Django's own routing (nothing changes)."""
-    from django.conf import settings
-
-    assert REPLICA not in settings.DATABASES
-    assert settings.DATABASE_ROUTERS == []
+def test_without_the_router_nothing_reads_the_replica(settings):
+    """Without DATABASE_REPLICA_URL: no router, Django's own routing (nothing changes)."""
+    assert (settings.DATABASE_ROUTERS, replica_configured()) == ([], False)
     with replica_reads_allowed():
         assert replica_read(lambda: router.db_for_read(UserActivity))() == DEFAULT_DB_ALIAS
 
