@@ -127,5 +127,17 @@ def baselines(projection: CounterProjection, keys: Iterable[Key]) -> dict[Key, D
 
 
 def forget_user(user_id: int) -> None:
-    """An erased user keeps no projection: nor any baseline."""
+    """An erased user keeps no projection row, nor any baseline row: theirs, and every other
+    row a projection's ``mentions`` column names them in (a head-to-head row against them), as
+    the erasure deletes those projection rows."""
     ProjectionBaseline.objects.filter(user_id=user_id).delete()
+    for projection in PROJECTIONS:
+        for column in projection.mentions:
+            position = projection.key.index(column) if column in projection.key else None
+            if position is None or column == projection.owner:
+                continue
+            # The key is a JSON list; the user's id at ``position`` (ids hold no commas).
+            pattern = rf"^\[([^,]*,){{{position}}}{int(user_id)}[,\]]"
+            ProjectionBaseline.objects.filter(
+                projection=label(projection), key__regex=pattern
+            ).delete()

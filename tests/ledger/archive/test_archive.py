@@ -209,8 +209,12 @@ def test_anonymize_rewrites_the_archive_files_without_the_user(
     archive_activity(before=BEFORE)
     old = _listing(archive_dir)
 
+    assert _head_to_head_baselines_naming(history.erin.pk) == 2  # hers, and the rival's
+
     with django_capture_on_commit_callbacks(execute=True):  # the replaced files go on commit
         subject = anonymize_user(user=history.erin)
+
+    assert _head_to_head_baselines_naming(history.erin.pk) == 0
 
     new = _listing(archive_dir)
     assert sorted(new) == [
@@ -243,6 +247,11 @@ def test_anonymize_rewrites_the_archive_files_without_the_user(
     assert not ArchivedEvent.objects.filter(user_id=history.erin.pk).exists()
     assert not reconcile_stats().found_problems
     assert backfill_activity().total_events == 0
+
+
+def _head_to_head_baselines_naming(user_id: int) -> int:
+    rows = ProjectionBaseline.objects.filter(projection="ledger.headtohead")
+    return sum(user_id in json.loads(row.key) for row in rows)
 
 
 def _people_of(value: Any, user_id: int) -> list[Any]:
