@@ -112,6 +112,46 @@ def game_of(metadata: Mapping[str, object]) -> str | None:
     return game if isinstance(game, str) and game else None
 
 
+def opponents_of(metadata: Mapping[str, object]) -> list[int]:
+    """The users a match event's player faced (``opponent_players``: ``{"user_id": …}`` each,
+    so erasure scrubs them like any person it names); an erased opponent is skipped."""
+    players = metadata.get("opponent_players")
+    if not isinstance(players, list):
+        return []
+    found = []
+    for player in players:
+        user_id = player.get("user_id") if isinstance(player, dict) else None
+        if isinstance(user_id, int) and not isinstance(user_id, bool):
+            found.append(user_id)
+    return found
+
+
+def fold_per_opponent(events: Sequence[NewEvent], *, counters: Sequence[str]) -> dict[Key, Delta]:
+    """Sum the deltas of match events into ``counters`` per (player, opponent faced); the latest
+    timestamp is the latest match's (reversals, stamped when they were recorded, are not)."""
+    rows: dict[Key, Delta] = {}
+    for event in events:
+        deltas = {
+            name: value for name, value in new_event_deltas(event).items() if name in counters
+        }
+        if not deltas:
+            continue
+        for opponent_id in opponents_of(event.metadata):
+            if opponent_id == event.user_id:
+                continue
+            key = (event.user_id, opponent_id)
+            if key not in rows:
+                rows[key] = Delta(counters=dict.fromkeys(counters, 0))
+            row = rows[key]
+            for name, step in deltas.items():
+                row.counters[name] += step
+            # The latest match, not the latest correction: a reversal moves no time forward.
+            is_match = event.event_type != EventType.REVERSAL
+            if is_match and (row.latest is None or event.timestamp > row.latest):
+                row.latest = event.timestamp
+    return rows
+
+
 @dataclass(frozen=True, slots=True)
 class KindTotal:
     """One group of a user's events for recompute: how many (net of reversals) and their amount."""

@@ -16,10 +16,20 @@ from dataclasses import dataclass
 from django.db import models
 
 from ledger.drafts import NewEvent
-from ledger.fold import Delta, Key, fold_by, fold_lifetime_stats, game_of
-from ledger.models.insights import GAME_COUNTER_FIELDS, UserGameStats
+from ledger.fold import Delta, Key, fold_by, fold_lifetime_stats, fold_per_opponent, game_of
+from ledger.models.insights import (
+    GAME_COUNTER_FIELDS,
+    HEAD_TO_HEAD_COUNTER_FIELDS,
+    HeadToHead,
+    UserGameStats,
+)
 from ledger.models.stats import COUNTER_FIELDS, UserProfileStats
-from ledger.recompute import ProjectionRows, recompute_game_stats, recompute_stats_for
+from ledger.recompute import (
+    ProjectionRows,
+    recompute_game_stats,
+    recompute_head_to_head,
+    recompute_stats_for,
+)
 
 
 @dataclass(frozen=True)
@@ -98,5 +108,23 @@ GAME_STATS = CounterProjection(
     recompute=recompute_game_stats,
 )
 
-PROJECTIONS: tuple[CounterProjection, ...] = (LIFETIME_STATS, GAME_STATS)
+
+def fold_head_to_head(events: Sequence[NewEvent]) -> dict[Key, Delta]:
+    """The match deltas per (player, opponent the event's metadata names)."""
+    return fold_per_opponent(events, counters=HEAD_TO_HEAD_COUNTER_FIELDS)
+
+
+HEAD_TO_HEAD = CounterProjection(
+    name="head_to_head",
+    model=HeadToHead,
+    key=("user_id", "opponent_id"),
+    counters=HEAD_TO_HEAD_COUNTER_FIELDS,
+    latest="last_match_at",
+    touched="updated_at",
+    fold=fold_head_to_head,
+    recompute=recompute_head_to_head,
+    mentions=("user_id", "opponent_id"),
+)
+
+PROJECTIONS: tuple[CounterProjection, ...] = (LIFETIME_STATS, GAME_STATS, HEAD_TO_HEAD)
 """Every projection the write path keeps, in the order a batch locks their rows."""

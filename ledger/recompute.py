@@ -14,9 +14,14 @@ from django.db.models import Case, F, IntegerField, Max, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
-from ledger.fold import EVENT_DELTAS, Key, KindTotal, fold_totals
+from ledger.fold import EVENT_DELTAS, Key, KindTotal, event_deltas, fold_totals, opponents_of
 from ledger.models import ProjectionBaseline, UserActivity
-from ledger.models.insights import GAME_COUNTER_FIELDS, UserGameStats
+from ledger.models.insights import (
+    GAME_COUNTER_FIELDS,
+    HEAD_TO_HEAD_COUNTER_FIELDS,
+    HeadToHead,
+    UserGameStats,
+)
 from ledger.models.stats import COUNTER_FIELDS, UserProfileStats
 
 StatsValues = dict[str, Any]
@@ -32,6 +37,7 @@ def kinds_touching(counters: Collection[str]) -> tuple[str, ...]:
 
 
 GAME_KINDS = kinds_touching(GAME_COUNTER_FIELDS)
+HEAD_TO_HEAD_KINDS = kinds_touching(HEAD_TO_HEAD_COUNTER_FIELDS)
 
 
 def _kind() -> Coalesce:
@@ -148,5 +154,44 @@ def recompute_game_stats(user_ids: Collection[int] | None) -> ProjectionRows:
         model=UserGameStats,
         counters=GAME_COUNTER_FIELDS,
         latest="last_activity_at",
+        user_ids=user_ids,
+    )
+
+
+def recompute_head_to_head(user_ids: Collection[int] | None) -> ProjectionRows:
+    """Head-to-head records from the users' match events (all users': None), keyed (user_id,
+    opponent_id). The opponents are a JSON list in each event, expanded here in Python (the
+    same for every backend): one read of the users' match events, from the (user, type) index."""
+    events = UserActivity.objects.filter(user_id__isnull=False)
+    if user_ids is not None:
+        events = events.filter(user_id__in=list(user_ids))
+    rows = (
+        events.annotate(kind=_kind(), sign=_sign())
+        .filter(kind__in=HEAD_TO_HEAD_KINDS)
+        .order_by()
+        .values_list("user_id", "kind", "sign", "timestamp", "metadata")
+    )
+    found: ProjectionRows = {}
+    for user_id, kind, sign, timestamp, metadata in rows.iterator(chunk_size=2000):
+        assert user_id is not None
+        deltas = event_deltas(kind, sign=sign)
+        for opponent_id in opponents_of(metadata):
+            if opponent_id == user_id:
+                continue
+            key: Key = (user_id, opponent_id)
+            row = found.setdefault(
+                key, {**dict.fromkeys(HEAD_TO_HEAD_COUNTER_FIELDS, 0), "last_match_at": None}
+            )
+            for name in HEAD_TO_HEAD_COUNTER_FIELDS:
+                row[name] += deltas.get(name, 0)
+            if sign < 0:  # a reversal's time is when it was recorded, not a match's
+                continue
+            if row["last_match_at"] is None or timestamp > row["last_match_at"]:
+                row["last_match_at"] = timestamp
+    return add_baselines(
+        found,
+        model=HeadToHead,
+        counters=HEAD_TO_HEAD_COUNTER_FIELDS,
+        latest="last_match_at",
         user_ids=user_ids,
     )

@@ -96,7 +96,13 @@ def translate_match(match: Match) -> Translation:
     sides = ((match.participant1, match.participant2), (match.participant2, match.participant1))
     for side, opponent in sides:
         won = side.pk == match.winner_id
-        metadata = {**base, **_side_metadata(side), "opponent": opponent.describe()}
+        metadata = {
+            **base,
+            **_side_metadata(side),
+            "opponent": opponent.describe(),
+            # every player faced, by id alone (head-to-head; erasure scrubs them as persons)
+            "opponent_players": [{"user_id": pk} for pk in opponent.member_ids_at(at)],
+        }
         # The outcome rides only on match_won/match_lost: those are reversed when a result is
         # corrected, while match_played stands and must not keep a stale outcome.
         decided = {**metadata, "outcome": "won" if won else "lost"}

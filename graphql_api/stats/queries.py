@@ -13,17 +13,20 @@ from strawberry.types import Info
 from esports.economy.summary import economy_summary
 from graphql_api.context import db, no_such_user, requested_user_id, subject_of, viewer_of
 from graphql_api.errors import BadInput
+from graphql_api.nodes.ids import parse_user_id
 from graphql_api.pagination import MAX_ID, decode_cursor, encode_cursor, page_info
 from graphql_api.permissions import require_economy
 from graphql_api.stats.leaderboard import LeaderboardConnection, LeaderboardEdge, LeaderboardEntry
 from graphql_api.stats.types import (
     EconomySummaryType,
+    HeadToHeadType,
     LeaderboardBy,
     PeriodCounters,
     ReasonTotals,
     StatsPeriod,
     UserStats,
 )
+from graphql_api.tournaments.loaders import MatchesById
 from graphql_api.users.types import UserNode
 from ledger.selectors import (
     DEFAULT_PAGE_SIZE,
@@ -33,6 +36,7 @@ from ledger.selectors import (
     Page,
     existing_user_stats,
     game_stats,
+    head_to_head,
     leaderboard_page,
     leaderboard_position,
     stats_by_period,
@@ -59,6 +63,10 @@ def _decode_board_cursor(cursor: str, board: str) -> BoardPosition:
     if not all(math.isfinite(n) and 0 <= n <= MAX_ID for n in numbers):
         raise BadInput(f"Malformed cursor {cursor!r}.", field="after")
     return position
+
+
+def _existing_user_ids(user_ids: list[int]) -> set[int]:
+    return set(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", flat=True))
 
 
 GAME_NAME_LENGTH = 64
@@ -88,8 +96,36 @@ class StatsQueries:
         if values is None:
             raise no_such_user(number)
         if game is not None:
-            values = await db(game_stats)(user_id=number, game=_game(game))
-        return UserStats.from_values(values)
+            game = _game(game)
+            values = await db(game_stats)(user_id=number, game=game)
+        return UserStats.from_values(values, user_id=number, game=game)
+
+    @strawberry.field(
+        description="A player's record against another (public, like stats), from the "
+        "head-to-head projection by its key."
+    )
+    async def head_to_head(
+        self, info: Info, user_id: strawberry.ID, opponent_id: strawberry.ID
+    ) -> HeadToHeadType:
+        number = requested_user_id(info, user_id)
+        opponent = parse_user_id(opponent_id, what="opponentId")
+        if number == opponent:
+            raise BadInput("A player has no record against themselves.", field="opponentId")
+        found = await db(_existing_user_ids)([number, opponent])
+        for pk in (number, opponent):
+            if pk not in found:
+                raise no_such_user(pk)
+        record = await db(head_to_head)(user_id=number, opponent_id=opponent)
+        match = None
+        if record.last_match_id is not None:
+            match = await MatchesById.of(info).load(record.last_match_id)
+        return HeadToHeadType(
+            matches_played=record.matches_played,
+            won=record.won,
+            lost=record.lost,
+            last_match_at=record.last_match_at,
+            last_match=match,  # type: ignore[arg-type]  # the model instance serves the node
+        )
 
     @strawberry.field(
         description="The counters per year, month or week (of one game, with `game`), from "

@@ -7,6 +7,10 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+from strawberry.types import Info
+
+from graphql_api.stats.loaders import StreaksByPlayer
+from graphql_api.tournaments.nodes import MatchNode
 
 
 @strawberry.type(description="A player's lifetime stats: the fold of their events (public).")
@@ -32,11 +36,31 @@ class UserStats:
     )
     net_earnings: int
     last_activity_at: datetime | None
+    player: strawberry.Private[tuple[int, str | None]]
+    """Whose stats these are, and of which game (None: every game): what the streaks read."""
+
+    @strawberry.field(
+        description="Matches won in a row up to the latest decided match, in match order (a "
+        "forfeit neither extends nor breaks it; a corrected result counts as corrected)."
+    )
+    async def current_win_streak(self, info: Info) -> int:
+        streaks = await StreaksByPlayer.of(info).load(self.player)
+        assert streaks is not None, "every player reads streaks (0 without matches)"
+        return streaks.current
+
+    @strawberry.field(description="The most matches ever won in a row, by the same rules.")
+    async def longest_win_streak(self, info: Info) -> int:
+        streaks = await StreaksByPlayer.of(info).load(self.player)
+        assert streaks is not None, "every player reads streaks (0 without matches)"
+        return streaks.longest
 
     @classmethod
-    def from_values(cls, values: dict[str, Any]) -> UserStats:
+    def from_values(
+        cls, values: dict[str, Any], *, user_id: int, game: str | None = None
+    ) -> UserStats:
         names = cls.__annotations__
-        return cls(**{name: values[name] for name in names if name in values})
+        fields = {name: values[name] for name in names if name in values}
+        return cls(**fields, player=(user_id, game))
 
 
 @strawberry.type(
@@ -47,6 +71,36 @@ class GameStats:
     stats: UserStats = strawberry.field(
         description="Coins, achievements and teams are not per game: they read 0 here."
     )
+
+
+@strawberry.enum(description="How a decided match ended for the player.")
+class MatchOutcome(Enum):
+    WON = "won"
+    LOST = "lost"
+
+
+@strawberry.type(description="A decided match of a player (forfeits are not decided matches).")
+class RecentResult:
+    outcome: MatchOutcome
+    played_at: datetime = strawberry.field(description="When the match was played.")
+    game: str | None
+    match: MatchNode | None = strawberry.field(
+        description="The match as the platform has it now (None if it is gone)."
+    )
+
+
+@strawberry.type(
+    name="HeadToHead",
+    description="A player's record against another, over every match where they stood on "
+    "opposite sides (solo, or as members of the two teams). Symmetric: the opponent's record "
+    "swaps won and lost.",
+)
+class HeadToHeadType:
+    matches_played: int
+    won: int
+    lost: int
+    last_match_at: datetime | None = strawberry.field(description="When they last met.")
+    last_match: MatchNode | None = strawberry.field(description="The last match they played.")
 
 
 @strawberry.enum

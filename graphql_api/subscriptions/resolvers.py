@@ -117,7 +117,7 @@ class Subscription:
                 )
                 if values != last:
                     last = values
-                    yield UserStats.from_values(values)
+                    yield UserStats.from_values(values, user_id=subject.user_id)
                 message = await _next(messages)
                 if message is None:
                     return

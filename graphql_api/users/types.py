@@ -11,11 +11,18 @@ from strawberry import Parent, relay
 from strawberry.types import Info
 
 from esports.profiles.models import UserProfile
+from graphql_api.context import db, viewer_of
+from graphql_api.errors import BadInput
 from graphql_api.nodes.fields import ColumnField, instances_of
 from graphql_api.nodes.ids import USER_TYPE
+from graphql_api.permissions import require_activity
 from graphql_api.social.types import UserFollows
-from graphql_api.stats.types import GameStats, UserStats
+from graphql_api.stats.types import GameStats, MatchOutcome, RecentResult, UserStats
+from graphql_api.tournaments.loaders import MatchesById
 from graphql_api.users.loaders import GamesByUserId, StatsByUserId, UsersById
+from ledger.selectors import recent_results
+
+MAX_RECENT_RESULTS = 100
 
 DATABASE_ID_DEPRECATION = (
     "Use `id` (an opaque global ID, which every ID argument accepts); numeric ids are kept "
@@ -80,13 +87,50 @@ class UserNode(UserFollows, relay.Node):
         if values is None:
             values = await StatsByUserId.of(info).load(root.pk)
         assert values is not None, "every user id reads stats (zeros without a row)"
-        return UserStats.from_values(values)
+        return UserStats.from_values(values, user_id=root.pk)
 
     @strawberry.field(description="Stats in each game the player played (public), by name.")
     async def games(self, root: Parent[Any], info: Info) -> list[GameStats]:
         games = await GamesByUserId.of(info).load(root.pk)
         assert games is not None, "every user id reads a list (empty without games)"
-        return [GameStats(game=g.game, stats=UserStats.from_values(g.stats)) for g in games]
+        return [
+            GameStats(
+                game=g.game, stats=UserStats.from_values(g.stats, user_id=root.pk, game=g.game)
+            )
+            for g in games
+        ]
+
+    @strawberry.field(
+        description="The last decided matches, newest first, each with its outcome and match "
+        "(a private player's: to them and staff only)."
+    )
+    async def recent_results(
+        self, root: Parent[Any], info: Info, last: int = 10
+    ) -> list[RecentResult]:
+        if not 0 <= last <= MAX_RECENT_RESULTS:
+            raise BadInput(f"last must be between 0 and {MAX_RECENT_RESULTS}.", field="last")
+        cached = root._state.fields_cache
+        profile = (
+            _profile_or_default(root, cached["profile"])
+            if "profile" in cached
+            else await _load_profile(info, root)
+        )
+        require_activity(viewer_of(info), owner_id=root.pk, activity_public=profile.activity_public)
+        results = await db(recent_results)(user_id=root.pk, last=last)
+        matches = await MatchesById.of(info).load_many(
+            [r.match_id for r in results if r.match_id is not None]
+        )
+        by_id = {match.pk: match for match in matches if match is not None}
+        return [
+            RecentResult(
+                outcome=MatchOutcome.WON if r.won else MatchOutcome.LOST,
+                played_at=r.timestamp,
+                game=r.game,
+                # strawberry-django serves the model instance as the node
+                match=by_id.get(r.match_id) if r.match_id is not None else None,  # type: ignore[arg-type]
+            )
+            for r in results
+        ]
 
     @classmethod
     def from_user(cls, user: Any, *, stats: dict[str, Any] | None = None) -> UserNode:

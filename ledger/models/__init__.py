@@ -4,7 +4,7 @@ from ledger.models.activity import EventType, UserActivity
 from ledger.models.archive import ArchivedEvent, ArchivedFile, ProjectionBaseline
 from ledger.models.checkpoints import BackfillCheckpoint
 from ledger.models.erasure import ErasedSubject
-from ledger.models.insights import UserGameStats
+from ledger.models.insights import HeadToHead, UserGameStats
 from ledger.models.jobs import LedgerJob
 from ledger.models.stats import UserProfileStats
 
@@ -14,6 +14,7 @@ __all__ = [
     "BackfillCheckpoint",
     "ErasedSubject",
     "EventType",
+    "HeadToHead",
     "LedgerJob",
     "ProjectionBaseline",
     "UserActivity",

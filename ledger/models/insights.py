@@ -67,3 +67,40 @@ class UserGameStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.game} stats of user {self.user_id}"
+
+
+HEAD_TO_HEAD_COUNTER_FIELDS: tuple[str, ...] = ("matches_played", "matches_won", "matches_lost")
+"""What a player's record against one opponent counts (solo and team matches alike)."""
+
+
+class HeadToHead(models.Model):
+    """A player's matches against one other player: every match where they stood on opposite
+    sides (a team match pairs each member with each member of the other team). Symmetric: the
+    row (a, b) counts b's row (b, a)'s wins as its losses."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        db_index=False,  # the (user, opponent) constraint's index leads with it
+        related_name="activity_head_to_head",
+    )
+    opponent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    matches_played = _counter("Matches against the opponent")
+    matches_won = _counter("Of those, won")
+    matches_lost = _counter("Of those, lost")
+    last_match_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "head-to-head record"
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(fields=["user", "opponent"], name="ledger_h2h_key"),
+            models.CheckConstraint(condition=~Q(user=models.F("opponent")), name="ledger_h2h_two"),
+            *_non_negative("ledger_h2h", HEAD_TO_HEAD_COUNTER_FIELDS),
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} against {self.opponent_id}"

@@ -7,6 +7,8 @@
 - ``stats``: a user's lifetime stats with derived rates;
 - ``periods``: stats by year, month or week, of every game or one;
 - ``games``: per-game stats;
+- ``rivals``: head-to-head records;
+- ``form``: win streaks and recent results, on read from the player's decided matches;
 - ``leaderboards``: users ranked by a counter or by win rate;
 - ``jobs``: staff listings of ledger jobs.
 
@@ -28,6 +30,13 @@ from ledger.selectors.feed import (
     is_economy_row,
     recorded_at,
     reversed_type,
+)
+from ledger.selectors.form import (
+    DecidedMatch,
+    Streaks,
+    recent_results,
+    streaks_by_user,
+    streaks_of,
 )
 from ledger.selectors.games import GameStats, game_stats, games_by_user
 from ledger.selectors.jobs import ledger_job, ledger_jobs_page
@@ -53,6 +62,7 @@ from ledger.selectors.paging import (
     seek,
 )
 from ledger.selectors.periods import Period, PeriodStats, stats_by_period
+from ledger.selectors.rivals import HeadToHeadRecord, head_to_head
 from ledger.selectors.stats import (
     StatsRow,
     existing_user_stats,
@@ -69,7 +79,9 @@ __all__ = [
     "NON_ECONOMY_TYPES",
     "Board",
     "BoardPosition",
+    "DecidedMatch",
     "GameStats",
+    "HeadToHeadRecord",
     "LeaderboardRow",
     "Page",
     "PageRequest",
@@ -78,6 +90,7 @@ __all__ = [
     "PeriodStats",
     "Position",
     "StatsRow",
+    "Streaks",
     "activity_event",
     "activity_events",
     "activity_feed_page",
@@ -86,6 +99,7 @@ __all__ = [
     "existing_user_stats",
     "game_stats",
     "games_by_user",
+    "head_to_head",
     "is_economy_row",
     "keyset_page",
     "keyset_query",
@@ -96,12 +110,15 @@ __all__ = [
     "ledger_jobs_page",
     "merged_feed_page",
     "page_request",
+    "recent_results",
     "recorded_at",
     "reversed_type",
     "seek",
     "standing_events",
     "stats_by_period",
     "stats_by_user",
+    "streaks_by_user",
+    "streaks_of",
     "user_stats",
     "with_derived",
 ]

@@ -58,3 +58,32 @@ def rivals(*, corrected: bool = True) -> Rivals:
     if corrected:
         decide(matches[1], winner=ann_v)  # m2's result corrected, long after
     return Rivals(ann, bob, valorant, cs2, matches)
+
+
+@dataclass
+class Squads:
+    """Two teams of two in a team tournament (game dota2), one match: red beats blue."""
+
+    red: list[Any]
+    blue: list[Any]
+    match: Match
+
+
+def squads() -> Squads:
+    from tests.factories import MembershipFactory, TeamFactory
+
+    tournament = TournamentFactory.create(name="Dota Duo Cup", game="dota2", team_size=2)
+    sides, teams = [], []
+    for colour in ("red", "blue"):
+        captain = UserFactory.create(username=f"{colour}_captain")
+        mate = UserFactory.create(username=f"{colour}_mate")
+        team = TeamFactory.create(name=colour, created_by=captain, created_at=T0)
+        MembershipFactory.create(team=team, user=mate, joined_at=T0)
+        teams.append([captain, mate])
+        registration = RegistrationFactory.create(
+            tournament=tournament, user=None, team=team, confirmed_at=T0
+        )
+        sides.append(check_in(registration, at=T0 + timedelta(minutes=1)))
+    match = MatchFactory.create(participant1=sides[0], participant2=sides[1])
+    decide(match, winner=sides[0], at=T0 + timedelta(hours=9))
+    return Squads(teams[0], teams[1], match)
