@@ -1,8 +1,9 @@
-"""The ledger's tables: the append-only events, the stats projection and erased subjects."""
+"""The ledger's tables: the append-only events, the projections and erased subjects."""
 
 from ledger.models.activity import EventType, UserActivity
 from ledger.models.checkpoints import BackfillCheckpoint
 from ledger.models.erasure import ErasedSubject
+from ledger.models.insights import UserGameStats
 from ledger.models.jobs import LedgerJob
 from ledger.models.stats import UserProfileStats
 
@@ -12,5 +13,6 @@ __all__ = [
     "EventType",
     "LedgerJob",
     "UserActivity",
+    "UserGameStats",
     "UserProfileStats",
 ]

@@ -3,7 +3,8 @@
 Export streams one JSON document, event by event from a server-side iterator, so a long history
 never sits in memory. Anonymization is the one audited way through the immutability guard (I4):
 it re-points the user's events to an ``ErasedSubject``, scrubs their name from every event that
-mentions them, and deletes their stats row, all in one transaction. Convergence skips erased
+mentions them, and deletes their rows of every projection (and takes their share out of the
+global ones), all in one transaction. Convergence skips erased
 digests, so no later backfill, reconcile or re-save records anything for them again; a save
 running at the same moment is ordered against the erasure by a lock on the user's row
 (``Recorder.hold_users``), so it cannot slip its events in after the re-pointing.
@@ -22,11 +23,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q, QuerySet, Subquery
 
+from ledger.fold import Delta, Key
 from ledger.models import ErasedSubject, UserActivity, UserProfileStats
 from ledger.models.activity import unguarded_event_writes
 from ledger.models.erasure import user_digest
 from ledger.personal_data import all_personal_data
-from ledger.projections import LIFETIME_STATS
+from ledger.projections import LIFETIME_STATS, PROJECTIONS, CounterProjection
 from ledger.recorders import recorder
 
 EXPORT_CHUNK = 2000
@@ -54,8 +56,9 @@ def _dumps(value: Any) -> str:
 def export_user_activity(
     *, user: AbstractBaseUser, out: TextIO, chunk_size: int = EXPORT_CHUNK
 ) -> int:
-    """Write ``{"user", "stats", <each app's personal data>, "events"}`` for ``user`` to
-    ``out``; return how many events.
+    """Write ``{"user", "stats", "projections", <each app's personal data>, "events"}`` for
+    ``user`` to ``out``; return how many events. ``projections`` holds the user's rows of every
+    other projection, by its name.
 
     Every event is included, reversals too, oldest first, read with ``iterator(chunk_size)``.
     """
@@ -66,13 +69,21 @@ def export_user_activity(
         "email": getattr(user, "email", ""),
         "date_joined": getattr(user, "date_joined", None),
     }
+    projections = {
+        projection.name: list(
+            projection.model._default_manager.filter(**{projection.owner: user.pk})
+            .order_by(*projection.key)
+            .values(*projection.key, *projection.fields)
+        )
+        for projection in PROJECTIONS
+        if projection is not LIFETIME_STATS and projection.owner is not None
+    }
     apps_data = "".join(
-        ", " + _dumps(data.name) + ": " + _dumps(data.export(user_id=user.pk))
+        f", {_dumps(data.name)}: {_dumps(data.export(user_id=user.pk))}"
         for data in all_personal_data()
     )
-    out.write(
-        '{"user": ' + _dumps(about) + ', "stats": ' + _dumps(stats) + apps_data + ', "events": ['
-    )
+    head = f'{{"user": {_dumps(about)}, "stats": {_dumps(stats)}, '
+    out.write(head + f'"projections": {_dumps(projections)}{apps_data}, "events": [')
     events = (
         UserActivity.objects.filter(user_id=user.pk)
         .order_by("timestamp", "id")
@@ -101,6 +112,7 @@ def anonymize_user(*, user: AbstractBaseUser, public_id: uuid.UUID | None = None
             subject = ErasedSubject.objects.create(
                 user_digest=digest, public_id=public_id or uuid.uuid4()
             )
+        shares = _global_shares(user.pk)  # read while the events are still the user's
         with recorder().erasure_allowed(), unguarded_event_writes():
             candidates = _candidate_events(user_id=user.pk, subject=subject)
             names = _personal_strings(user, candidates)
@@ -112,10 +124,38 @@ def anonymize_user(*, user: AbstractBaseUser, public_id: uuid.UUID | None = None
             for pk, metadata in rewrites.items():
                 UserActivity.objects.filter(pk=pk).update(metadata=metadata)
             UserActivity.objects.filter(user_id=user.pk).update(user=None, erased_subject=subject)
-        UserProfileStats.objects.filter(user_id=user.pk).delete()
+        _erase_projection_rows(user.pk, shares)
         for data in all_personal_data():
             data.erase(user_id=user.pk)
     return subject
+
+
+def _global_shares(user_id: int) -> dict[CounterProjection, dict[Key, Delta]]:
+    """What the user's events add to each projection of no one user (a rarity count)."""
+    shares: dict[CounterProjection, dict[Key, Delta]] = {}
+    for projection in PROJECTIONS:
+        if projection.owner is None:
+            rows = projection.recompute([user_id])
+            shares[projection] = {
+                key: Delta(counters={name: -values[name] for name in projection.counters})
+                for key, values in rows.items()
+                if any(values[name] for name in projection.counters)
+            }
+    return shares
+
+
+def _erase_projection_rows(user_id: int, shares: dict[CounterProjection, dict[Key, Delta]]) -> None:
+    """Delete every projection row that names the user; subtract their share from the others
+    (in the registry's order and key order, as the write path locks them)."""
+    writer = recorder()
+    for projection in PROJECTIONS:
+        if projection in shares:
+            writer.apply(projection, shares[projection])
+            continue
+        named = Q()
+        for column in projection.mentions:
+            named |= Q(**{column: user_id})
+        projection.model._default_manager.filter(named).delete()
 
 
 def _lock_user(user_id: int) -> None:

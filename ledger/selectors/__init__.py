@@ -5,7 +5,8 @@
 - ``feed``: a user's activity feed and single events;
 - ``merged``: one feed merged from many users' feeds (a following feed);
 - ``stats``: a user's lifetime stats with derived rates;
-- ``periods``: stats by month or week;
+- ``periods``: stats by year, month or week, of every game or one;
+- ``games``: per-game stats;
 - ``leaderboards``: users ranked by a counter or by win rate;
 - ``jobs``: staff listings of ledger jobs.
 
@@ -27,6 +28,7 @@ from ledger.selectors.feed import (
     recorded_at,
     reversed_type,
 )
+from ledger.selectors.games import GameStats, game_stats, games_by_user
 from ledger.selectors.jobs import ledger_job, ledger_jobs_page
 from ledger.selectors.leaderboards import (
     Board,
@@ -66,6 +68,7 @@ __all__ = [
     "NON_ECONOMY_TYPES",
     "Board",
     "BoardPosition",
+    "GameStats",
     "LeaderboardRow",
     "Page",
     "PageRequest",
@@ -79,6 +82,8 @@ __all__ = [
     "activity_feed_page",
     "activity_feed_query",
     "existing_user_stats",
+    "game_stats",
+    "games_by_user",
     "is_economy_row",
     "keyset_page",
     "keyset_query",

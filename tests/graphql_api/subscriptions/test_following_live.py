@@ -21,13 +21,13 @@ from tests.graphql_api.subscriptions import test_live_servers as live
 from tests.graphql_api.subscriptions.test_live_servers import (
     UNLOCK,
     WAIT,
-    client_for,
     database_url,
     ids,
     nothing_more,
     wait_joined,
 )
 from tests.support import services
+from tests.support.servers import subscription_client
 
 pytestmark = [
     pytest.mark.postgres,
@@ -96,7 +96,7 @@ def test_events_of_followed_players_and_of_a_player_followed_elsewhere_arrive(
     url = start_server()
 
     async def scenario() -> tuple[list[dict], list[dict]]:
-        async with client_for(url, token) as session:
+        async with subscription_client(url, token) as session:
             stream = session.subscribe(gql(FOLLOWING))
             first = asyncio.ensure_future(take(stream, 1))
             await wait_joined(live_env, alice.pk)
