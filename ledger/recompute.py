@@ -3,18 +3,21 @@ that ``ledger.projections`` can name each projection's recompute)."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
+from django.db import models
 from django.db.models import Case, F, IntegerField, Max, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
 from ledger.fold import EVENT_DELTAS, Key, KindTotal, fold_totals
-from ledger.models import UserActivity
-from ledger.models.insights import GAME_COUNTER_FIELDS
+from ledger.models import ProjectionBaseline, UserActivity
+from ledger.models.insights import GAME_COUNTER_FIELDS, UserGameStats
+from ledger.models.stats import COUNTER_FIELDS, UserProfileStats
 
 StatsValues = dict[str, Any]
 """A value for each of ``LIFETIME_STATS.fields``: every counter and ``last_activity_at``."""
@@ -43,6 +46,29 @@ def _sign() -> Case:
     )
 
 
+def add_baselines(
+    rows: ProjectionRows,
+    *,
+    model: type[models.Model],
+    counters: Collection[str],
+    latest: str,
+    user_ids: Collection[int] | None,
+) -> ProjectionRows:
+    """Add the fold of the archived events (``ProjectionBaseline``, I9) to rows recomputed from
+    the hot events; a row whose events were all archived comes from its baseline alone."""
+    stored = ProjectionBaseline.objects.filter(projection=model._meta.label_lower)
+    if user_ids is not None:
+        stored = stored.filter(user_id__in=list(user_ids))
+    for text, archived, archived_latest in stored.values_list("key", "counters", "latest"):
+        key = tuple(json.loads(text))
+        row = rows.setdefault(key, {**dict.fromkeys(counters, 0), latest: None})
+        for name, value in archived.items():
+            row[name] += int(value)
+        if archived_latest is not None and (row[latest] is None or archived_latest > row[latest]):
+            row[latest] = archived_latest
+    return rows
+
+
 def recompute_stats(user: Any) -> StatsValues:
     """What ``user``'s stats must be, from their events alone, in one grouped query.
 
@@ -53,7 +79,8 @@ def recompute_stats(user: Any) -> StatsValues:
 
 
 def recompute_stats_for(*, user_ids: Iterable[int]) -> dict[int, StatsValues]:
-    """The recomputed stats of many users at once (a reversal counts against its target's type)."""
+    """The recomputed stats of many users at once (a reversal counts against its target's type),
+    archived events by their baselines."""
     ids = list(user_ids)
     grouped = (
         UserActivity.objects.filter(user_id__in=ids)
@@ -71,12 +98,19 @@ def recompute_stats_for(*, user_ids: Iterable[int]) -> dict[int, StatsValues]:
         totals[user_id].append(KindTotal(row["kind"], row["net_count"], row["net_amount"]))
         if user_id not in last_seen or row["last"] > last_seen[user_id]:
             last_seen[user_id] = row["last"]
-    result: dict[int, StatsValues] = {}
+    rows: ProjectionRows = {}
     for user_id in ids:
         values: StatsValues = fold_totals(totals.get(user_id, []))
         values["last_activity_at"] = last_seen.get(user_id)
-        result[user_id] = values
-    return result
+        rows[(user_id,)] = values
+    add_baselines(
+        rows,
+        model=UserProfileStats,
+        counters=COUNTER_FIELDS,
+        latest="last_activity_at",
+        user_ids=ids,
+    )
+    return {user_id: rows[(user_id,)] for user_id in ids}
 
 
 def recompute_game_stats(user_ids: Collection[int] | None) -> ProjectionRows:
@@ -109,4 +143,10 @@ def recompute_game_stats(user_ids: Collection[int] | None) -> ProjectionRows:
         counters = fold_totals(kinds)
         rows[key] = {name: counters[name] for name in GAME_COUNTER_FIELDS}
         rows[key]["last_activity_at"] = latest[key]
-    return rows
+    return add_baselines(
+        rows,
+        model=UserGameStats,
+        counters=GAME_COUNTER_FIELDS,
+        latest="last_activity_at",
+        user_ids=user_ids,
+    )

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from graphql_api.activity.events import linked_events
 from graphql_api.activity.links import Wanted, wanted_of
 from graphql_api.activity.queries import FEED_CURSOR, feed_edge
-from graphql_api.activity.types import ActivityConnection, ActivityEvent
+from graphql_api.activity.types import ActivityConnection, ActivityEvent, FeedPageInfo
 from graphql_api.context import db, viewer_of
 from graphql_api.pagination import page_info, to_page_request
 from graphql_api.permissions import require_signed_in
@@ -51,4 +51,5 @@ class SocialQueries:
             for row, event in zip(page.rows, events, strict=True)
             if event is not None
         ]
-        return ActivityConnection(edges=edges, page_info=page_info(page, [e.cursor for e in edges]))
+        position = page_info(page, [e.cursor for e in edges])
+        return ActivityConnection(edges=edges, page_info=FeedPageInfo(**vars(position)))

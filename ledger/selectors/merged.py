@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from ledger.models import UserActivity
+from ledger.routing import replica_read
 from ledger.selectors.feed import FEED_FIELDS, FEED_ORDER, without_economy
 from ledger.selectors.paging import Page, PageRequest, keyset_page, reverse, seek
 
@@ -30,6 +31,7 @@ UserIds = Collection[int] | QuerySet[Any]
 """User ids, as a list or as a subquery the page's statements embed."""
 
 
+@replica_read
 def merged_feed_page(*, user_ids: UserIds, request: PageRequest) -> Page[dict[str, Any]]:
     """A page of the merged feeds of ``user_ids``, newest first, as dicts of ``FEED_FIELDS``:
     first/after forward, or last/before backward (what a live subscription reads)."""

@@ -93,7 +93,9 @@ def test_the_following_feed_is_the_followed_players_visible_events_in_order(serv
         }
         with pytest.raises(TransportQueryError) as refused:
             api.run(FOLLOW, id=_gid(get_user_model().objects.get(username="fan")))
-        assert refused.value.errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+        errors = refused.value.errors
+        assert errors is not None
+        assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
     finally:
         api.close()
 
