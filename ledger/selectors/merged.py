@@ -5,10 +5,11 @@ The users come from the caller as ids or a subquery of ids (the ledger knows use
 not why they were chosen). A page is read in two statements (decision 0023):
 
 1. each user's *head*: the timestamp of their first visible event beyond the page's start, one
-   index probe (``LIMIT 1`` on the ``(user, timestamp, id)`` feed index) per user;
-2. the page itself, from the users whose head is not beyond the ``size``-th head, bounded by
-   that head's timestamp: at least ``size`` events lie between the start and that bound, so
-   the page lies there too, and only those users can have events in it.
+   index probe per user (``LIMIT 1`` on ``ledger_activity_feed_shown``, the feed index without
+   coin events, so a probe steps over no coin history);
+2. the page itself, from the users whose head is not beyond the ``(size+1)``-th head, bounded
+   by that head's timestamp: at least ``size+1`` events lie between the start and that bound,
+   so the page and its "more?" row lie there too, and only those users can have events there.
 
 Reading every user's events up to the page size (a LATERAL join) would read ``users * size``
 rows; bounding by the heads reads one row per user and then one window of the page's size.
