@@ -6,6 +6,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
+from graphql_api.achievements.queries import AchievementQueries
 from graphql_api.activity.events import EVENT_TYPES
 from graphql_api.activity.queries import ActivityQueries
 from graphql_api.errors import is_client_error
@@ -20,7 +21,15 @@ from graphql_api.users.queries import UserQueries
 
 
 @strawberry.type
-class Query(NodeQueries, UserQueries, ActivityQueries, StatsQueries, TournamentQueries, JobQueries):
+class Query(
+    NodeQueries,
+    UserQueries,
+    ActivityQueries,
+    StatsQueries,
+    TournamentQueries,
+    AchievementQueries,
+    JobQueries,
+):
     pass
 
 

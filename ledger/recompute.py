@@ -12,8 +12,16 @@ from django.db.models import Case, F, IntegerField, Max, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
-from ledger.fold import EVENT_DELTAS, Key, KindTotal, event_deltas, fold_totals, opponents_of
-from ledger.models import UserActivity
+from ledger.fold import (
+    EVENT_DELTAS,
+    Key,
+    KindTotal,
+    achievement_of,
+    event_deltas,
+    fold_totals,
+    opponents_of,
+)
+from ledger.models import EventType, UserActivity
 from ledger.models.insights import GAME_COUNTER_FIELDS, HEAD_TO_HEAD_COUNTER_FIELDS
 
 StatsValues = dict[str, Any]
@@ -144,3 +152,28 @@ def recompute_head_to_head(user_ids: Collection[int] | None) -> ProjectionRows:
             if row["last_match_at"] is None or timestamp > row["last_match_at"]:
                 row["last_match_at"] = timestamp
     return found
+
+
+def recompute_achievement_holders(user_ids: Collection[int] | None) -> ProjectionRows:
+    """Holders per achievement code from unlock events (of these users: their share; None: of
+    everyone not erased), in one grouped query."""
+    events = UserActivity.objects.filter(
+        user_id__isnull=False,
+        event_type__in=(EventType.ACHIEVEMENT_UNLOCKED, EventType.REVERSAL),  # the type index
+    )
+    if user_ids is not None:
+        events = events.filter(user_id__in=list(user_ids))
+    grouped = (
+        events.annotate(
+            kind=_kind(), sign=_sign(), code=KeyTextTransform("achievement_code", "metadata")
+        )
+        .filter(kind=EventType.ACHIEVEMENT_UNLOCKED, code__isnull=False)
+        .order_by()
+        .values("code")
+        .annotate(holders=Sum("sign"), last=Max("timestamp"))
+    )
+    return {
+        (row["code"],): {"holders": row["holders"], "last_unlocked_at": row["last"]}
+        for row in grouped
+        if achievement_of({"achievement_code": row["code"]}) is not None
+    }

@@ -3,16 +3,18 @@
 from ledger.models.activity import EventType, UserActivity
 from ledger.models.checkpoints import BackfillCheckpoint
 from ledger.models.erasure import ErasedSubject
-from ledger.models.insights import HeadToHead, UserGameStats
+from ledger.models.insights import AchievementHolders, HeadToHead, PlayerCount, UserGameStats
 from ledger.models.jobs import LedgerJob
 from ledger.models.stats import UserProfileStats
 
 __all__ = [
+    "AchievementHolders",
     "BackfillCheckpoint",
     "ErasedSubject",
     "EventType",
     "HeadToHead",
     "LedgerJob",
+    "PlayerCount",
     "UserActivity",
     "UserGameStats",
     "UserProfileStats",

@@ -7,6 +7,7 @@
 - ``periods``: stats by year, month or week, of every game or one;
 - ``games``: per-game stats;
 - ``rivals``: head-to-head records;
+- ``rarity``: achievement rarity;
 - ``form``: win streaks and recent results, on read from the player's decided matches;
 - ``leaderboards``: users ranked by a counter or by win rate;
 - ``jobs``: staff listings of ledger jobs.
@@ -59,6 +60,7 @@ from ledger.selectors.paging import (
     seek,
 )
 from ledger.selectors.periods import Period, PeriodStats, stats_by_period
+from ledger.selectors.rarity import Rarity, achievement_rarity, player_count
 from ledger.selectors.rivals import HeadToHeadRecord, head_to_head
 from ledger.selectors.stats import (
     StatsRow,
@@ -86,8 +88,10 @@ __all__ = [
     "Period",
     "PeriodStats",
     "Position",
+    "Rarity",
     "StatsRow",
     "Streaks",
+    "achievement_rarity",
     "activity_event",
     "activity_events",
     "activity_feed_page",
@@ -105,6 +109,7 @@ __all__ = [
     "ledger_job",
     "ledger_jobs_page",
     "page_request",
+    "player_count",
     "recent_results",
     "recorded_at",
     "reversed_type",
