@@ -31,7 +31,7 @@ from ledger.selectors.feed import (
     reversed_type,
 )
 from ledger.selectors.form import (
-    DecidedMatch,
+    PlayedMatch,
     Streaks,
     recent_results,
     streaks_by_user,
@@ -78,7 +78,6 @@ __all__ = [
     "NON_ECONOMY_TYPES",
     "Board",
     "BoardPosition",
-    "DecidedMatch",
     "GameStats",
     "HeadToHeadRecord",
     "LeaderboardRow",
@@ -87,6 +86,7 @@ __all__ = [
     "PageRequestError",
     "Period",
     "PeriodStats",
+    "PlayedMatch",
     "Position",
     "Rarity",
     "StatsRow",
