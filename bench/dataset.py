@@ -18,7 +18,7 @@ from django.db import connection
 
 from bench.common import timed
 
-DATASET_VERSION = 1
+DATASET_VERSION = 2  # 2: per-game, head-to-head and rarity projections (issue 17)
 
 
 @dataclass(frozen=True)

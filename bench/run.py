@@ -23,6 +23,7 @@ SCENARIOS = (
     "backfill",
     "feed",
     "stats",
+    "insights",
     "reconcile",
     "fanout",
     "archive",

@@ -10,6 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types import ExecutionContext
 
+from graphql_api.achievements.queries import AchievementQueries
 from graphql_api.activity.events import EVENT_TYPES
 from graphql_api.activity.queries import ActivityQueries
 from graphql_api.errors import is_client_error
@@ -33,6 +34,7 @@ class Query(
     ActivityQueries,
     StatsQueries,
     TournamentQueries,
+    AchievementQueries,
     JobQueries,
     SocialQueries,
 ):

@@ -152,6 +152,26 @@ def fold_per_opponent(events: Sequence[NewEvent], *, counters: Sequence[str]) ->
     return rows
 
 
+def achievement_of(metadata: Mapping[str, object]) -> str | None:
+    """The achievement code an unlock event's metadata names (its reversal copies it)."""
+    code = metadata.get("achievement_code")
+    return code if isinstance(code, str) and code else None
+
+
+def fold_unlocks(events: Sequence[NewEvent]) -> dict[Key, Delta]:
+    """Holders per achievement code: +1 per unlock, -1 per reversed one."""
+    rows: dict[Key, Delta] = {}
+    for event in events:
+        kind = event.reversed_type if event.event_type == EventType.REVERSAL else event.event_type
+        code = achievement_of(event.metadata)
+        if kind != EventType.ACHIEVEMENT_UNLOCKED or code is None:
+            continue
+        if (code,) not in rows:
+            rows[(code,)] = Delta(counters={"holders": 0})
+        rows[(code,)].add({"holders": -1 if kind != event.event_type else 1}, event.timestamp)
+    return rows
+
+
 @dataclass(frozen=True, slots=True)
 class KindTotal:
     """One group of a user's events for recompute: how many (net of reversals) and their amount."""

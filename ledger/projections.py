@@ -16,16 +16,26 @@ from dataclasses import dataclass
 from django.db import models
 
 from ledger.drafts import NewEvent
-from ledger.fold import Delta, Key, fold_by, fold_lifetime_stats, fold_per_opponent, game_of
+from ledger.fold import (
+    Delta,
+    Key,
+    fold_by,
+    fold_lifetime_stats,
+    fold_per_opponent,
+    fold_unlocks,
+    game_of,
+)
 from ledger.models.insights import (
     GAME_COUNTER_FIELDS,
     HEAD_TO_HEAD_COUNTER_FIELDS,
+    AchievementHolders,
     HeadToHead,
     UserGameStats,
 )
 from ledger.models.stats import COUNTER_FIELDS, UserProfileStats
 from ledger.recompute import (
     ProjectionRows,
+    recompute_achievement_holders,
     recompute_game_stats,
     recompute_head_to_head,
     recompute_stats_for,
@@ -126,5 +136,23 @@ HEAD_TO_HEAD = CounterProjection(
     mentions=("user_id", "opponent_id"),
 )
 
-PROJECTIONS: tuple[CounterProjection, ...] = (LIFETIME_STATS, GAME_STATS, HEAD_TO_HEAD)
+ACHIEVEMENT_HOLDERS = CounterProjection(
+    name="achievement_holders",
+    model=AchievementHolders,
+    key=("code",),
+    counters=("holders",),
+    latest="last_unlocked_at",
+    touched="updated_at",
+    fold=fold_unlocks,
+    recompute=recompute_achievement_holders,
+    owner=None,
+    mentions=(),
+)
+
+PROJECTIONS: tuple[CounterProjection, ...] = (
+    LIFETIME_STATS,
+    GAME_STATS,
+    HEAD_TO_HEAD,
+    ACHIEVEMENT_HOLDERS,
+)
 """Every projection the write path keeps, in the order a batch locks their rows."""

@@ -14,11 +14,20 @@ from django.db.models import Case, F, IntegerField, Max, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
-from ledger.fold import EVENT_DELTAS, Key, KindTotal, event_deltas, fold_totals, opponents_of
-from ledger.models import ProjectionBaseline, UserActivity
+from ledger.fold import (
+    EVENT_DELTAS,
+    Key,
+    KindTotal,
+    achievement_of,
+    event_deltas,
+    fold_totals,
+    opponents_of,
+)
+from ledger.models import EventType, ProjectionBaseline, UserActivity
 from ledger.models.insights import (
     GAME_COUNTER_FIELDS,
     HEAD_TO_HEAD_COUNTER_FIELDS,
+    AchievementHolders,
     HeadToHead,
     UserGameStats,
 )
@@ -59,14 +68,18 @@ def add_baselines(
     counters: Collection[str],
     latest: str,
     user_ids: Collection[int] | None,
+    per_user: bool = False,
 ) -> ProjectionRows:
     """Add the fold of the archived events (``ProjectionBaseline``, I9) to rows recomputed from
-    the hot events; a row whose events were all archived comes from its baseline alone."""
+    the hot events; a row whose events were all archived comes from its baseline alone.
+
+    ``per_user``: a projection of no one user (rarity) keeps its baselines keyed (user, *key),
+    so that a user's share is known; they are summed here into the projection's own keys."""
     stored = ProjectionBaseline.objects.filter(projection=model._meta.label_lower)
     if user_ids is not None:
         stored = stored.filter(user_id__in=list(user_ids))
     for text, archived, archived_latest in stored.values_list("key", "counters", "latest"):
-        key = tuple(json.loads(text))
+        key = tuple(json.loads(text))[1:] if per_user else tuple(json.loads(text))
         row = rows.setdefault(key, {**dict.fromkeys(counters, 0), latest: None})
         for name, value in archived.items():
             row[name] += int(value)
@@ -194,4 +207,37 @@ def recompute_head_to_head(user_ids: Collection[int] | None) -> ProjectionRows:
         counters=HEAD_TO_HEAD_COUNTER_FIELDS,
         latest="last_match_at",
         user_ids=user_ids,
+    )
+
+
+def recompute_achievement_holders(user_ids: Collection[int] | None) -> ProjectionRows:
+    """Holders per achievement code from unlock events (of these users: their share; None: of
+    everyone not erased), in one grouped query."""
+    events = UserActivity.objects.filter(
+        user_id__isnull=False,
+        event_type__in=(EventType.ACHIEVEMENT_UNLOCKED, EventType.REVERSAL),  # the type index
+    )
+    if user_ids is not None:
+        events = events.filter(user_id__in=list(user_ids))
+    grouped = (
+        events.annotate(
+            kind=_kind(), sign=_sign(), code=KeyTextTransform("achievement_code", "metadata")
+        )
+        .filter(kind=EventType.ACHIEVEMENT_UNLOCKED, code__isnull=False)
+        .order_by()
+        .values("code")
+        .annotate(holders=Sum("sign"), last=Max("timestamp"))
+    )
+    rows: ProjectionRows = {
+        (row["code"],): {"holders": row["holders"], "last_unlocked_at": row["last"]}
+        for row in grouped
+        if achievement_of({"achievement_code": row["code"]}) is not None
+    }
+    return add_baselines(
+        rows,
+        model=AchievementHolders,
+        counters=("holders",),
+        latest="last_unlocked_at",
+        user_ids=user_ids,
+        per_user=True,
     )

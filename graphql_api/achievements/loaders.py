@@ -1,4 +1,4 @@
-"""Achievements by id: one query per batch."""
+"""Achievements by id, and their rarity by code: one query (two for rarity) per batch."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from esports.achievements.models import Achievement
 from graphql_api.nodes.loaders import CompiledBatch, ContextLoader
+from ledger.selectors import Rarity, achievement_rarity
 
 
 class AchievementsById(ContextLoader[int, Achievement]):
@@ -14,3 +15,9 @@ class AchievementsById(ContextLoader[int, Achievement]):
     @classmethod
     def fetch(cls, keys: list[int]) -> Mapping[int, Achievement]:
         return cls._batch(keys)
+
+
+class RarityByCode(ContextLoader[str, Rarity]):
+    @classmethod
+    def fetch(cls, keys: list[str]) -> Mapping[str, Rarity]:
+        return achievement_rarity(codes=keys)

@@ -73,13 +73,17 @@ class GameStats:
     )
 
 
-@strawberry.enum(description="How a decided match ended for the player.")
+@strawberry.enum(description="How a match ended for the player.")
 class MatchOutcome(Enum):
     WON = "won"
     LOST = "lost"
+    FORFEIT = "forfeit"
 
 
-@strawberry.type(description="A decided match of a player (forfeits are not decided matches).")
+@strawberry.type(
+    description="A match a player played to a result: won, lost, or a forfeit (which counts "
+    "in no streak)."
+)
 class RecentResult:
     outcome: MatchOutcome
     played_at: datetime = strawberry.field(description="When the match was played.")

@@ -101,8 +101,8 @@ class UserNode(UserFollows, relay.Node):
         ]
 
     @strawberry.field(
-        description="The last decided matches, newest first, each with its outcome and match "
-        "(a private player's: to them and staff only)."
+        description="The last matches played to a result (forfeits included), newest first, "
+        "each with its outcome and match (a private player's: to them and staff only)."
     )
     async def recent_results(
         self, root: Parent[Any], info: Info, last: int = 10
@@ -123,7 +123,7 @@ class UserNode(UserFollows, relay.Node):
         by_id = {match.pk: match for match in matches if match is not None}
         return [
             RecentResult(
-                outcome=MatchOutcome.WON if r.won else MatchOutcome.LOST,
+                outcome=MatchOutcome(r.outcome),
                 played_at=r.timestamp,
                 game=r.game,
                 # strawberry-django serves the model instance as the node

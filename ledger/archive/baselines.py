@@ -52,8 +52,18 @@ class BaselineFold:
         """Fold ``events``: only those of users not erased (an erased user keeps no projection)."""
         counted = [event for event in events if event.user_id is not None]
         for projection, totals in self.deltas.items():
-            for key, delta in projection.fold(counted).items():
-                merge(totals, key, delta)
+            if projection.owner is not None:
+                for key, delta in projection.fold(counted).items():
+                    merge(totals, key, delta)
+                continue
+            # A row of no one user (rarity) keeps a baseline per user, keyed (user, *key): an
+            # erasure then takes that user's archived share away with their baselines.
+            by_user: dict[int, list[NewEvent]] = {}
+            for event in counted:
+                by_user.setdefault(event.user_id, []).append(event)
+            for user_id, theirs in by_user.items():
+                for key, delta in projection.fold(theirs).items():
+                    merge(totals, (user_id, *key), delta)
 
     def save(self) -> None:
         """Add the sums to the stored baselines (in the archiving transaction), in key order."""

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0300_game_stats'),
+        ('ledger', '0302_achievement_rarity'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

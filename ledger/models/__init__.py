@@ -4,11 +4,12 @@ from ledger.models.activity import EventType, UserActivity
 from ledger.models.archive import ArchivedEvent, ArchivedFile, ProjectionBaseline
 from ledger.models.checkpoints import BackfillCheckpoint
 from ledger.models.erasure import ErasedSubject
-from ledger.models.insights import HeadToHead, UserGameStats
+from ledger.models.insights import AchievementHolders, HeadToHead, PlayerCount, UserGameStats
 from ledger.models.jobs import LedgerJob
 from ledger.models.stats import UserProfileStats
 
 __all__ = [
+    "AchievementHolders",
     "ArchivedEvent",
     "ArchivedFile",
     "BackfillCheckpoint",
@@ -16,6 +17,7 @@ __all__ = [
     "EventType",
     "HeadToHead",
     "LedgerJob",
+    "PlayerCount",
     "ProjectionBaseline",
     "UserActivity",
     "UserGameStats",

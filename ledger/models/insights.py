@@ -104,3 +104,39 @@ class HeadToHead(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} against {self.opponent_id}"
+
+
+class AchievementHolders(models.Model):
+    """How many players hold an achievement (net of revoked unlocks; erased players' taken out):
+    the numerator of its rarity, one row per achievement code."""
+
+    code = models.CharField(max_length=64, primary_key=True)
+    holders = _counter("Players who hold it")
+    last_unlocked_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "achievement holders"
+        default_permissions = ("view",)
+        constraints = _non_negative("ledger_holders", ("holders",))
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.holders}"
+
+
+class PlayerCount(models.Model):
+    """How many players have a stats row: rarity's denominator, one row kept by triggers on the
+    stats table (migration 0302), so a rarity read never counts the stats table."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    players = models.BigIntegerField(default=0)
+
+    class Meta:
+        default_permissions = ("view",)
+        constraints = [
+            models.CheckConstraint(condition=Q(players__gte=0), name="ledger_players_gte_0"),
+            models.CheckConstraint(condition=Q(id=1), name="ledger_players_one_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.players} players"

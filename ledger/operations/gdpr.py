@@ -3,8 +3,8 @@
 Export streams one JSON document, event by event from a server-side iterator, so a long history
 never sits in memory. Anonymization is the one audited way through the immutability guard (I4):
 it re-points the user's events to an ``ErasedSubject``, scrubs their name from every event that
-mentions them, deletes their rows of every projection (and takes their share out of the
-global ones), and rewrites the archive files likewise (I9), all in one transaction. Convergence
+mentions them, deletes their rows of every projection and rewrites the shared rows they counted
+in (rarity), and rewrites the archive files likewise (I9), all in one transaction. Convergence
 skips erased
 digests, so no later backfill, reconcile or re-save records anything for them again; a save
 running at the same moment is ordered against the erasure by a lock on the user's row
@@ -31,7 +31,7 @@ from django.utils import timezone
 from ledger.archive import files
 from ledger.archive.baselines import forget_user
 from ledger.archive.storage import archive_storage
-from ledger.fold import Delta, Key
+from ledger.fold import Key
 from ledger.models import (
     ArchivedEvent,
     ArchivedFile,
@@ -129,7 +129,7 @@ def anonymize_user(*, user: AbstractBaseUser, public_id: uuid.UUID | None = None
             subject = ErasedSubject.objects.create(
                 user_digest=digest, public_id=public_id or uuid.uuid4()
             )
-        shares = _global_shares(user.pk)  # read while the events are still the user's
+        shared = _global_keys(user.pk)  # read while the events are still the user's
         with recorder().erasure_allowed(), unguarded_event_writes():
             candidates = _candidate_events(user_id=user.pk, subject=subject)
             names = _personal_strings(user, candidates) | _archived_names(user.pk)
@@ -141,39 +141,45 @@ def anonymize_user(*, user: AbstractBaseUser, public_id: uuid.UUID | None = None
             for pk, metadata in rewrites.items():
                 UserActivity.objects.filter(pk=pk).update(metadata=metadata)
             UserActivity.objects.filter(user_id=user.pk).update(user=None, erased_subject=subject)
-        _erase_projection_rows(user.pk, shares)
+        forget_user(user.pk)  # their baselines first: the shared rows are recomputed without them
+        _erase_projection_rows(user.pk, shared)
         for data in all_personal_data():
             data.erase(user_id=user.pk)
         _erase_from_archive(user_id=user.pk, names=names, subject=subject)
     return subject
 
 
-def _global_shares(user_id: int) -> dict[CounterProjection, dict[Key, Delta]]:
-    """What the user's events add to each projection of no one user (a rarity count)."""
-    shares: dict[CounterProjection, dict[Key, Delta]] = {}
-    for projection in PROJECTIONS:
-        if projection.owner is None:
-            rows = projection.recompute([user_id])
-            shares[projection] = {
-                key: Delta(counters={name: -values[name] for name in projection.counters})
-                for key, values in rows.items()
-                if any(values[name] for name in projection.counters)
-            }
-    return shares
+def _global_keys(user_id: int) -> dict[CounterProjection, list[Key]]:
+    """The rows of each projection of no one user that the user's events count in."""
+    return {
+        projection: sorted(projection.recompute([user_id]))
+        for projection in PROJECTIONS
+        if projection.owner is None
+    }
 
 
-def _erase_projection_rows(user_id: int, shares: dict[CounterProjection, dict[Key, Delta]]) -> None:
-    """Delete every projection row that names the user; subtract their share from the others
-    (in the registry's order and key order, as the write path locks them)."""
-    writer = recorder()
+def _erase_projection_rows(user_id: int, shared: dict[CounterProjection, list[Key]]) -> None:
+    """Delete every projection row that names the user; rewrite the shared rows they counted in
+    from a recompute without them (their events now belong to no user), in key order."""
     for projection in PROJECTIONS:
-        if projection in shares:
-            writer.apply(projection, shares[projection])
+        manager = projection.model._default_manager
+        if projection in shared:
+            keys = shared[projection]
+            if not keys:
+                continue
+            fresh = projection.recompute(None)
+            for key in keys:
+                where = dict(zip(projection.key, key, strict=True))
+                row = manager.select_for_update().filter(**where)
+                if key in fresh:
+                    row.update(**fresh[key])
+                else:
+                    row.delete()
             continue
         named = Q()
         for column in projection.mentions:
             named |= Q(**{column: user_id})
-        projection.model._default_manager.filter(named).delete()
+        manager.filter(named).delete()
 
 
 def _archived_events(user_id: int) -> list[dict[str, Any]]:
@@ -216,13 +222,12 @@ def _archived_names(user_id: int) -> set[str]:
 
 def _erase_from_archive(*, user_id: int, names: set[str], subject: ErasedSubject) -> None:
     """Rewrite every archive file that holds the user or a name of theirs, as the hot rows are
-    rewritten (new revisions, new checksums); re-point their once-keys; drop their baselines.
+    rewritten (new revisions, new checksums); re-point their once-keys.
 
     Every file was verified already (``_archived_names``). The replaced files are deleted once
     the erasure has committed; a new file of an erasure that rolled back is unlisted, and
     overwritten by the next one."""
     ArchivedEvent.objects.filter(user_id=user_id).update(user_id=None, erased_subject=subject)
-    forget_user(user_id)
     listed = list(ArchivedFile.objects.select_for_update().order_by("month", "part"))
     storage = archive_storage()
     replaced: list[str] = []

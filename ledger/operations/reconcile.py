@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger import metrics
-from ledger.models import ErasedSubject, UserActivity, UserProfileStats
+from ledger.models import ErasedSubject, PlayerCount, UserActivity, UserProfileStats
 from ledger.models.erasure import user_digest
 from ledger.operations.backfill import backfill_activity
 from ledger.operations.gdpr import anonymize_user
@@ -188,6 +188,7 @@ def reconcile_stats(
     for projection in PROJECTIONS:
         if projection.owner is None:
             _check_rows(projection, None, report=report, fix=fix)
+    _check_player_count(report=report, fix=fix)
     metrics.reconcile_finished(
         full=only is None,
         drifted_users=len(report.drifted),
@@ -380,3 +381,21 @@ def _repair_rows(projection: CounterProjection, user_ids: list[int] | None) -> i
             else:
                 model._default_manager.create(**where, **expected[key])
     return len(diffs)
+
+
+def _check_player_count(*, report: ReconcileReport, fix: bool) -> None:
+    """The player count (rarity's denominator) against a count of the stats rows; with ``fix``,
+    set from a count taken while holding the count's row, which new stats rows wait for."""
+    with transaction.atomic():
+        if fix:
+            list(PlayerCount.objects.select_for_update().filter(id=1).values_list("id"))
+        expected = UserProfileStats.objects.count()
+        stored = PlayerCount.objects.filter(id=1).values_list("players", flat=True).first() or 0
+        if stored == expected:
+            return
+        report.drifted_rows.append(
+            DriftedRow("players", (), [FieldDrift("players", expected, stored)])
+        )
+        if fix:
+            PlayerCount.objects.update_or_create(id=1, defaults={"players": expected})
+            report.fixed_rows += 1

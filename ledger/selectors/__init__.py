@@ -8,6 +8,7 @@
 - ``periods``: stats by year, month or week, of every game or one;
 - ``games``: per-game stats;
 - ``rivals``: head-to-head records;
+- ``rarity``: achievement rarity;
 - ``form``: win streaks and recent results, on read from the player's decided matches;
 - ``leaderboards``: users ranked by a counter or by win rate;
 - ``jobs``: staff listings of ledger jobs.
@@ -32,7 +33,7 @@ from ledger.selectors.feed import (
     reversed_type,
 )
 from ledger.selectors.form import (
-    DecidedMatch,
+    PlayedMatch,
     Streaks,
     recent_results,
     streaks_by_user,
@@ -62,6 +63,7 @@ from ledger.selectors.paging import (
     seek,
 )
 from ledger.selectors.periods import Period, PeriodStats, stats_by_period
+from ledger.selectors.rarity import Rarity, achievement_rarity, player_count
 from ledger.selectors.rivals import HeadToHeadRecord, head_to_head
 from ledger.selectors.stats import (
     StatsRow,
@@ -79,7 +81,6 @@ __all__ = [
     "NON_ECONOMY_TYPES",
     "Board",
     "BoardPosition",
-    "DecidedMatch",
     "GameStats",
     "HeadToHeadRecord",
     "LeaderboardRow",
@@ -88,9 +89,12 @@ __all__ = [
     "PageRequestError",
     "Period",
     "PeriodStats",
+    "PlayedMatch",
     "Position",
+    "Rarity",
     "StatsRow",
     "Streaks",
+    "achievement_rarity",
     "activity_event",
     "activity_events",
     "activity_feed_page",
@@ -110,6 +114,7 @@ __all__ = [
     "ledger_jobs_page",
     "merged_feed_page",
     "page_request",
+    "player_count",
     "recent_results",
     "recorded_at",
     "reversed_type",

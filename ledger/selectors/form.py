@@ -1,4 +1,4 @@
-"""Win streaks and recent form: a player's decided matches in the order the matches were played.
+"""Win streaks and recent form: a player's matches in the order the matches were played.
 
 Computed on read from the ``(user, event_type, timestamp)`` index (decision 0021): the decided
 matches are the player's standing ``match_won`` and ``match_lost`` events, whose timestamp is the
@@ -29,11 +29,11 @@ class Streaks:
 
 
 @dataclass(frozen=True, slots=True)
-class DecidedMatch:
-    """One decided match of a player: whether they won, when, in which game, and the match's id
-    as its events recorded it."""
+class PlayedMatch:
+    """One match a player played to a result: how it ended for them (``won``, ``lost`` or
+    ``forfeit``), when, in which game, and the match's id as its events recorded it."""
 
-    won: bool
+    outcome: str
     timestamp: datetime
     game: str | None
     match_id: int | None
@@ -72,19 +72,34 @@ def streaks_by_user(*, user_ids: Collection[int], game: str | None = None) -> di
     return {user_id: streaks_of(outcomes.get(user_id, ())) for user_id in user_ids}
 
 
-def recent_results(*, user_id: int, last: int) -> list[DecidedMatch]:
-    """The player's ``last`` decided matches, newest first."""
-    rows = (
-        decided_matches(user_ids=[user_id])
-        .order_by(*(f"-{name}" for name in MATCH_ORDER))
-        .values_list("event_type", "timestamp", "metadata__game", "metadata__match_id")[:last]
-    )
-    return [
-        DecidedMatch(
-            kind == EventType.MATCH_WON,
-            at,
-            game if isinstance(game, str) else None,
-            match_id if isinstance(match_id, int) else None,
+def recent_results(*, user_id: int, last: int) -> list[PlayedMatch]:
+    """The player's ``last`` matches played to a result, newest first (their standing
+    ``match_played`` events, on the same index), each with its standing outcome; a match with
+    none is a forfeit. Two queries."""
+    played = list(
+        UserActivity.objects.filter(
+            user_id=user_id, event_type=EventType.MATCH_PLAYED, reversed_by__isnull=True
         )
-        for kind, at, game, match_id in rows
-    ]
+        .order_by(*(f"-{name}" for name in MATCH_ORDER))
+        .values_list("timestamp", "source_model", "source_id", "metadata")[:last]
+    )
+    outcomes = dict(
+        (((source_model, source_id), kind))
+        for kind, source_model, source_id in decided_matches(user_ids=[user_id])
+        .filter(source_id__in=[source_id for _, _, source_id, _ in played])
+        .values_list("event_type", "source_model", "source_id")
+    )
+    results = []
+    for at, source_model, source_id, metadata in played:
+        kind = outcomes.get((source_model, source_id))
+        outcome = "forfeit" if kind is None else "won" if kind == EventType.MATCH_WON else "lost"
+        game, match_id = metadata.get("game"), metadata.get("match_id")
+        results.append(
+            PlayedMatch(
+                outcome,
+                at,
+                game if isinstance(game, str) else None,
+                match_id if isinstance(match_id, int) else None,
+            )
+        )
+    return results

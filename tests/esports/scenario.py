@@ -12,6 +12,7 @@ from ledger.models import EventType, UserActivity, UserProfileStats
 from ledger.models.insights import GAME_COUNTER_FIELDS
 from ledger.projections import GAME_STATS, LIFETIME_STATS, PROJECTIONS
 from ledger.recompute import ProjectionRows
+from ledger.selectors import player_count
 from ledger.services.stats import recompute_stats_for
 
 Row = tuple[str, str]
@@ -64,6 +65,7 @@ def assert_stats_fold_everywhere() -> None:
     for projection in PROJECTIONS:
         if projection is not LIFETIME_STATS:
             assert stored_rows(projection) == projection.recompute(None), projection.name
+    assert player_count() == UserProfileStats.objects.count()  # rarity's denominator
 
 
 def assert_games_sum_to_lifetime() -> None:

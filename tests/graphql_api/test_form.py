@@ -58,20 +58,21 @@ RECENT = """query($name: String!, $last: Int) { user(username: $name) {
 } }"""
 
 
-def test_recent_results_newest_first_without_forfeits(graphql) -> None:
+def test_recent_results_newest_first_with_forfeits(graphql) -> None:
     history = rivals()
-    result = graphql(RECENT, {"name": "ann", "last": 3}, user=history.ann)
+    result = graphql(RECENT, {"name": "ann", "last": 4}, user=history.ann)
     assert "errors" not in result, result
     rows = result["data"]["user"]["recentResults"]
     assert [(r["outcome"], r["game"], r["match"]["round"]) for r in rows] == [
         ("WON", "valorant", 5),
+        ("FORFEIT", "cs2", 4),  # Bob took it by forfeit: no win, no loss for either
         ("WON", "cs2", 3),
-        ("WON", "valorant", 2),  # m2 as corrected; m4, the forfeit, is no decided match
+        ("WON", "valorant", 2),  # as corrected
     ]
     assert rows[0]["playedAt"] == "2026-03-02T17:00:00+00:00"
-    assert rows[1]["match"] == {"round": 3, "state": "COMPLETED", "tournament": {"name": "CS2 Cup"}}
+    assert rows[2]["match"] == {"round": 3, "state": "COMPLETED", "tournament": {"name": "CS2 Cup"}}
     every = graphql(RECENT, {"name": "bob"}, user=history.bob)["data"]["user"]["recentResults"]
-    assert [r["outcome"] for r in every] == ["LOST"] * 4
+    assert [r["outcome"] for r in every] == ["LOST", "FORFEIT", "LOST", "LOST", "LOST"]
 
 
 def test_a_private_players_recent_results_are_theirs_and_staffs(graphql) -> None:

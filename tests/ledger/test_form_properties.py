@@ -1,7 +1,7 @@
 """Property tests of streaks and recent form (issue 17 part 2): after any history of matches
 decided, corrected, forfeited, disputed and reset, in any order of match times, the streaks
 and recent results equal what the player's own events say (and, with no dispute pending, what
-the matches say)."""
+the matches say); recent results list forfeits as such."""
 
 from __future__ import annotations
 
@@ -43,6 +43,21 @@ def _from_events(user: Any) -> list[tuple[datetime, int, bool]]:
         elif event.event_type == EventType.REVERSAL:
             standing.pop(event.reverses_id or 0, None)
     return [(at, match_id, won) for at, match_id, _, won in sorted(standing.values())]
+
+
+def _played_from_events(user: Any) -> list[tuple[datetime, int, str]]:
+    """The user's matches played to a result, newest first, from their events in the order
+    recorded: (match time, match id, outcome); a played match with no standing outcome is a
+    forfeit."""
+    played: dict[int, tuple[datetime, int, int]] = {}
+    for event in UserActivity.objects.filter(user=user).order_by("id"):
+        if event.event_type == EventType.MATCH_PLAYED:
+            played[event.pk] = (event.timestamp, event.source_id, event.pk)
+        elif event.event_type == EventType.REVERSAL:
+            played.pop(event.reverses_id or 0, None)
+    outcome = {match_id: "won" if won else "lost" for _, match_id, won in _from_events(user)}
+    rows = sorted(played.values(), reverse=True)
+    return [(at, match_id, outcome.get(match_id, "forfeit")) for at, match_id, _ in rows]
 
 
 def _from_matches(side: Registration) -> list[bool]:
@@ -137,8 +152,8 @@ def test_streaks_and_recent_results_equal_the_players_own_events(
             outcomes = [won for _, _, won in decided]
             assert (streaks[user.pk].current, streaks[user.pk].longest) == _runs(outcomes)
             recent = recent_results(user_id=user.pk, last=5)
-            newest = list(reversed(decided))[:5]
-            assert [(r.timestamp, r.match_id, r.won) for r in recent] == newest
+            newest = _played_from_events(user)[:5]
+            assert [(r.timestamp, r.match_id, r.outcome) for r in recent] == newest
             if not Match.objects.filter(state=Match.State.DISPUTED).exists():
                 assert outcomes == _from_matches(side)
         assert_stats_fold_everywhere()

@@ -4,6 +4,7 @@
 import { GraphQLRequestError, LiveClient, query, websocketUrl } from "./graphql.js";
 import { KINDS, absoluteTime, detail, formatNumber, icon, ordinal, relativeTime, sentence, subject } from "./events.js";
 import { monthlyRows, resultsChart, resultsTable } from "./chart.js";
+import { loadInsights } from "./insights.js";
 
 const FEED_PAGE = 20;
 const HISTORY_PAGE = 10;
@@ -411,6 +412,7 @@ function showError(title, message) {
   $("error-message").textContent = message;
   show("error-state", true);
   show("stats-section", false);
+  show("insights-section", false);
   show("chart-section", false);
   show("activity-area", false);
 }
@@ -452,7 +454,7 @@ async function main() {
     },
   });
   $("history-more").addEventListener("click", () => loadHistoryPage());
-  await Promise.all([loadChart(), loadFeedPage(), loadHistoryPage()]);
+  await Promise.all([loadChart(), loadFeedPage(), loadHistoryPage(), loadInsights(endpoint, username)]);
 }
 
 setInterval(() => {
