@@ -25,13 +25,12 @@ from ledger.fold import (
 )
 from ledger.models import EventType, ProjectionBaseline, UserActivity
 from ledger.models.insights import (
-    GAME_COUNTER_FIELDS,
     HEAD_TO_HEAD_COUNTER_FIELDS,
     AchievementHolders,
     HeadToHead,
     UserGameStats,
 )
-from ledger.models.stats import COUNTER_FIELDS, UserProfileStats
+from ledger.models.stats import COUNTER_FIELDS, GAME_COUNTER_FIELDS, UserProfileStats
 
 StatsValues = dict[str, Any]
 """A value for each of ``LIFETIME_STATS.fields``: every counter and ``last_activity_at``."""
