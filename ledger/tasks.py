@@ -28,3 +28,11 @@ def nightly_reconcile() -> dict[str, Any]:
 
     job, _ = run_job_now(kind="reconcile", parameters={"user_ids": None, "fix": True})
     return {"job": job.pk, "status": job.status}
+
+
+@shared_task(name="ledger.make_event_months")
+def make_event_months() -> dict[str, Any]:
+    """The daily ``make_event_months`` (beat, 02:30 UTC): partitions ahead of live recording."""
+    from ledger.operations.partitions import make_coming_event_months
+
+    return {"made": make_coming_event_months()}

@@ -17,6 +17,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://...")
 
 
+@pytest.fixture(autouse=True)
+def _forget_event_months() -> Any:
+    """A test's transaction is rolled back with the months of events it made; tests that run
+    on-commit callbacks without committing would otherwise leave them known to the recorder."""
+    yield
+    if on_postgresql():
+        from django.db import connections
+
+        from ledger.recorders.postgresql import PostgreSQLRecorder
+
+        for connection in connections.all(initialized_only=True):
+            PostgreSQLRecorder(connection).forget_event_months()
+
+
 @pytest.fixture
 def stats_of() -> Any:
     """Stored stats of a user as a dict of the fields recompute returns."""

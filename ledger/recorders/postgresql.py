@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
+from ledger.drafts import NewEvent
 from ledger.models import UserActivity
-from ledger.recorders.base import M, Recorder
+from ledger.recorders.base import M, Recorder, month_of
+
+_PARTITION = re.compile(r"^ledger_useractivity_(\d{4})_(\d{2})$")
+"""How ``ledger_make_event_months`` names a month's partition."""
+
+_MONTHS_MADE: dict[tuple[str, str], set[date] | None] = {}
+"""Per database (alias, name): the months this process knows are made and committed, or None
+where the events table is not partitioned (a database migrated to 0005 only, as the bench's
+unpartitioned one). Stale only after a month is detached elsewhere: an insert into it is then
+refused ("no partition of relation found"), never lost."""
 
 _ROW_VERSION = "_ledger_row_version"
 """The attribute ``read_versioned`` sets on each row: PostgreSQL's ``xmin``, which changes with
@@ -30,6 +41,80 @@ class PostgreSQLRecorder(Recorder):
     can_read_ahead = True
 
     rows_per_statement = None
+
+    def _insert(self, events: Sequence[NewEvent], created_at: datetime) -> list[tuple[Any, ...]]:
+        self.make_event_months({month_of(event.timestamp) for event in events})
+        try:
+            return super()._insert(events, created_at)
+        except IntegrityError as error:
+            if "no partition of relation" in str(error):
+                self.forget_event_months()  # the next transaction looks again
+            raise
+
+    def forget_event_months(self) -> None:
+        """Forget which months this process knows are made (a month was detached elsewhere,
+        or a test's transaction that made some was rolled back)."""
+        _MONTHS_MADE.pop(self._database(), None)
+
+    def event_months(self) -> list[date]:
+        """The events table's partitions, as the months they hold (all the months some event
+        falls in where the table is not partitioned)."""
+        if not self._partitioned():
+            return list(UserActivity.objects.dates("timestamp", "month"))  # in UTC (TIME_ZONE)
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = %s::regclass",
+                [UserActivity._meta.db_table],
+            )
+            return sorted(_month_named(name) for (name,) in cursor.fetchall())
+
+    def make_event_months(self, months: Collection[date]) -> int:
+        """Make the partitions of the months not known to be made, in the caller's transaction
+        (``ledger_make_event_months``: SHARE UPDATE EXCLUSIVE on the table until it ends, which
+        blocks no reader or writer). A month counts as known once its transaction commits."""
+        made = self._months_made()
+        if made is None:
+            return 0
+        missing = sorted(set(months) - made)
+        if not missing:
+            return 0
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT ledger_make_event_months(%s::date[])", [missing])
+            (count,) = cursor.fetchone()
+        transaction.on_commit(lambda: made.update(missing), using=self.connection.alias)
+        return int(count)
+
+    def detach_event_month(self, month: date) -> str:
+        """``DETACH PARTITION`` (ACCESS EXCLUSIVE on the events table until the caller's
+        transaction ends: keep it short); the month is forgotten by this process at once."""
+        name = f"{UserActivity._meta.db_table}_{month:%Y_%m}"
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"ALTER TABLE {self.table(UserActivity)} DETACH PARTITION {self.quote(name)}"
+            )
+        made = self._months_made()
+        if made is not None:
+            made.discard(month)
+        return name
+
+    def _months_made(self) -> set[date] | None:
+        key = self._database()
+        if key not in _MONTHS_MADE:
+            _MONTHS_MADE[key] = set(self.event_months()) if self._partitioned() else None
+        return _MONTHS_MADE[key]
+
+    def _database(self) -> tuple[str, str]:
+        return self.connection.alias, str(self.connection.settings_dict["NAME"])
+
+    def _partitioned(self) -> bool:
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relkind = 'p' FROM pg_class WHERE oid = %s::regclass",
+                [UserActivity._meta.db_table],
+            )
+            (partitioned,) = cursor.fetchone()
+        return bool(partitioned)
 
     def rows(self, model: type[models.Model], columns: Sequence[str], count: int) -> str:
         """``json_to_recordset(%s::json) AS d(column type, …)``, typed as the model's columns."""
@@ -109,6 +194,13 @@ class PostgreSQLRecorder(Recorder):
             )
             current = {int(row_pk): version for row_pk, version in cursor.fetchall()}
         return {pk for pk, version in versions.items() if current.get(pk) != version}
+
+
+def _month_named(partition: str) -> date:
+    match = _PARTITION.match(partition)
+    if match is None:
+        raise ValueError(f"{partition!r} is not a partition made by ledger_make_event_months")
+    return date(int(match[1]), int(match[2]), 1)
 
 
 def _json_value(value: Any) -> Any:
