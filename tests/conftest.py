@@ -19,8 +19,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(autouse=True)
 def _forget_event_months() -> Any:
-    """A test's transaction is rolled back with the months of events it made; tests that run
-    on-commit callbacks without committing would otherwise leave them known to the recorder."""
+    """Tests migrate back and forth and detach months: each starts from what the database holds."""
     yield
     if on_postgresql():
         from django.db import connections

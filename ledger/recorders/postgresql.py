@@ -15,7 +15,8 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+import psycopg
+from django.db import IntegrityError, models
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
@@ -27,10 +28,18 @@ _PARTITION = re.compile(r"^ledger_useractivity_(\d{4})_(\d{2})$")
 """How ``ledger_make_event_months`` names a month's partition."""
 
 _MONTHS_MADE: dict[tuple[str, str], set[date] | None] = {}
-"""Per database (alias, name): the months this process knows are made and committed, or None
+"""Per database (alias, name): the months this process has seen made and committed, or None
 where the events table is not partitioned (a database migrated to 0005 only, as the bench's
 unpartitioned one). Stale only after a month is detached elsewhere: an insert into it is then
-refused ("no partition of relation found"), never lost."""
+refused ("no partition of relation found") and the next one looks again; nothing is lost."""
+
+_LISTING = """
+SELECT c.relkind = 'p', ARRAY(
+    SELECT p.relname::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid
+    WHERE i.inhparent = c.oid
+) FROM pg_class c WHERE c.oid = %s::regclass
+"""
+"""Whether the events table is partitioned, and its partitions' names."""
 
 _ROW_VERSION = "_ledger_row_version"
 """The attribute ``read_versioned`` sets on each row: PostgreSQL's ``xmin``, which changes with
@@ -48,41 +57,41 @@ class PostgreSQLRecorder(Recorder):
             return super()._insert(events, created_at)
         except IntegrityError as error:
             if "no partition of relation" in str(error):
-                self.forget_event_months()  # the next transaction looks again
+                self.forget_event_months()  # detached elsewhere: the next insert looks again
             raise
 
     def forget_event_months(self) -> None:
-        """Forget which months this process knows are made (a month was detached elsewhere,
-        or a test's transaction that made some was rolled back)."""
+        """Forget which months this process has seen made (a month was detached elsewhere)."""
         _MONTHS_MADE.pop(self._database(), None)
 
     def event_months(self) -> list[date]:
         """The events table's partitions, as the months they hold (all the months some event
-        falls in where the table is not partitioned)."""
-        if not self._partitioned():
-            return list(UserActivity.objects.dates("timestamp", "month"))  # in UTC (TIME_ZONE)
+        falls in where the table is not partitioned), as the caller's transaction sees them."""
         with self.connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                "WHERE i.inhparent = %s::regclass",
-                [UserActivity._meta.db_table],
-            )
-            return sorted(_month_named(name) for (name,) in cursor.fetchall())
+            cursor.execute(_LISTING, [UserActivity._meta.db_table])
+            partitioned, names = cursor.fetchone()
+        if not partitioned:
+            return list(UserActivity.objects.dates("timestamp", "month"))  # in UTC (TIME_ZONE)
+        return sorted(_month_named(name) for name in names)
 
     def make_event_months(self, months: Collection[date]) -> int:
-        """Make the partitions of the months not known to be made, in the caller's transaction
+        """Make the partitions of the months not yet made, in the caller's transaction
         (``ledger_make_event_months``: SHARE UPDATE EXCLUSIVE on the table until it ends, which
-        blocks no reader or writer). A month counts as known once its transaction commits."""
-        made = self._months_made()
-        if made is None:
+        blocks no reader or writer).
+
+        Months this process has seen committed are skipped without a query; for the others it
+        looks again (the daily job or another process may have made them), then makes them."""
+        wanted = set(months)
+        known = self._committed_months(refresh=False)
+        if known is None or wanted <= known:
             return 0
-        missing = sorted(set(months) - made)
+        known = self._committed_months(refresh=True)
+        missing = sorted(wanted - known) if known is not None else []
         if not missing:
             return 0
         with self.connection.cursor() as cursor:
             cursor.execute("SELECT ledger_make_event_months(%s::date[])", [missing])
             (count,) = cursor.fetchone()
-        transaction.on_commit(lambda: made.update(missing), using=self.connection.alias)
         return int(count)
 
     def detach_event_month(self, month: date) -> str:
@@ -93,28 +102,27 @@ class PostgreSQLRecorder(Recorder):
             cursor.execute(
                 f"ALTER TABLE {self.table(UserActivity)} DETACH PARTITION {self.quote(name)}"
             )
-        made = self._months_made()
-        if made is not None:
-            made.discard(month)
+        self.forget_event_months()
         return name
 
-    def _months_made(self) -> set[date] | None:
+    def _committed_months(self, *, refresh: bool) -> set[date] | None:
+        """The months made and committed, read on a connection of its own in autocommit, so a
+        month made by a transaction still open, or rolled back, is never taken for made (a
+        savepoint rolled back by hand keeps its on-commit callbacks: they cannot tell)."""
         key = self._database()
-        if key not in _MONTHS_MADE:
-            _MONTHS_MADE[key] = set(self.event_months()) if self._partitioned() else None
+        if refresh or key not in _MONTHS_MADE:
+            # Not from the pool: a connection for a moment, closed after (rare: the first
+            # insert of a process, and of a month this process has not seen made).
+            params = self.connection.get_connection_params()
+            with psycopg.connect(**params, autocommit=True) as side:
+                found = side.execute(_LISTING, [UserActivity._meta.db_table]).fetchone()
+            assert found is not None
+            partitioned, names = found
+            _MONTHS_MADE[key] = {_month_named(name) for name in names} if partitioned else None
         return _MONTHS_MADE[key]
 
     def _database(self) -> tuple[str, str]:
         return self.connection.alias, str(self.connection.settings_dict["NAME"])
-
-    def _partitioned(self) -> bool:
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT relkind = 'p' FROM pg_class WHERE oid = %s::regclass",
-                [UserActivity._meta.db_table],
-            )
-            (partitioned,) = cursor.fetchone()
-        return bool(partitioned)
 
     def rows(self, model: type[models.Model], columns: Sequence[str], count: int) -> str:
         """``json_to_recordset(%s::json) AS d(column type, …)``, typed as the model's columns."""
