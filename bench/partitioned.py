@@ -4,13 +4,13 @@ partitioned and an unpartitioned copy of the same data, in child processes of on
 ``python -m bench.partitioned build|measure|huge|migration [options]``, with ``DATABASE_URL``
 pointing at a database named ``bench*``; each prints one JSON document on its last line.
 
-- ``build [--flat]``: migrate (``--flat``: back to ledger 0005, the one table), users, synthetic
-  events spread over 24 months and their stats, written with INSERT … SELECT generate_series;
-  then an esports history backfilled through the write path, timed.
+- ``build [--flat]``: migrate (``--flat``: back to before ledger 0100, the one table), users,
+  synthetic events spread over 24 months and their stats, written with INSERT … SELECT
+  generate_series; then an esports history backfilled through the write path, timed.
 - ``measure``: live recording (a match's four events a transaction), a feed's first and deep page
   through the selector.
 - ``huge``: the same feed pages and a stats read, on the data ``build`` made (made large).
-- ``migration --rows N``: N events at ledger 0005, then migration 0100 and its reverse, timed.
+- ``migration --rows N``: N events before ledger 0100, then migration 0100 and its reverse, timed.
 """
 
 from __future__ import annotations
@@ -46,6 +46,15 @@ def _refuse_foreign_database() -> None:
     name = str(settings.DATABASES["default"]["NAME"])
     if not name.startswith("bench"):
         sys.exit(f"Refusing to use {name!r}: point DATABASE_URL at a database named bench*.")
+
+
+def _before_partitions() -> str:
+    """The ledger migration 0100 follows (the lead renumbers at merge)."""
+    from django.db.migrations.loader import MigrationLoader
+
+    migration = MigrationLoader(connection).get_migration("ledger", "0100_partitioned_events")
+    [name] = [name for app, name in migration.dependencies if app == "ledger"]
+    return name
 
 
 def _sql(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -103,7 +112,7 @@ def build(*, flat: bool, users: int, per_user: int, history: int) -> dict[str, A
 
     call_command("migrate", verbosity=0)
     if flat:
-        call_command("migrate", "ledger", "0005", verbosity=0)
+        call_command("migrate", "ledger", _before_partitions(), verbosity=0)
     ids = make_users(users)
     seconds = synthetic_events(users=ids, per_user=per_user)
     # An esports history with no events yet, for the backfill: 8-player tournaments, a day apart.
@@ -210,18 +219,18 @@ def huge(*, repeats: int, per_user: int) -> dict[str, Any]:
 
 
 def migration(*, rows: int) -> dict[str, Any]:
-    """Events at ledger 0005, then migration 0100 forward and back, timed."""
+    """Events before ledger 0100, then migration 0100 forward and back, timed."""
     from bench._setup import make_users
 
     call_command("migrate", verbosity=0)
-    call_command("migrate", "ledger", "0005", verbosity=0)
+    call_command("migrate", "ledger", _before_partitions(), verbosity=0)
     users = make_users(max(1, rows // 1000))
     synthetic_events(users=users, per_user=1000)
     began = time.perf_counter()
     call_command("migrate", "ledger", "0100", verbosity=0)
     forward = time.perf_counter() - began
     began = time.perf_counter()
-    call_command("migrate", "ledger", "0005", verbosity=0)
+    call_command("migrate", "ledger", _before_partitions(), verbosity=0)
     back = time.perf_counter() - began
     return {"rows": len(users) * 1000, "forward_seconds": forward, "back_seconds": back}
 

@@ -18,7 +18,16 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("recording", "backfill", "feed", "stats", "reconcile", "fanout")
+SCENARIOS = (
+    "recording",
+    "backfill",
+    "feed",
+    "stats",
+    "reconcile",
+    "fanout",
+    "archive",
+    "following",
+)
 OPT_IN = ("http", "partitions")
 """Run only when named with --only: they take minutes (http needs wrk, bench/scenarios/http.py;
 partitions builds two databases of its own, bench/scenarios/partitions.py)."""

@@ -28,6 +28,7 @@ from strawberry.types.execution import StreamExecutionResult
 
 from graphql_api.errors import BadInput, is_client_error
 from graphql_api.metrics import OperationMetrics
+from graphql_api.replica import ReadRouting
 
 MAX_DEPTH = 8
 MAX_TOKENS = 1500
@@ -165,5 +166,6 @@ EXTENSIONS: list[Callable[[], SchemaExtension]] = [
     lambda: ParserCache(maxsize=256),
     lambda: ValidationCache(maxsize=256),
     StorableText,  # after ValidationCache: its on_validate sets the errors this one extends
+    ReadRouting,  # replica or primary for the operation's reads (docs/decisions/0019)
     OperationMetrics,  # last: its hooks exit first, so it sees errors before MaskErrors
 ]

@@ -13,6 +13,9 @@ from graphql_api.extensions import EXTENSIONS
 from graphql_api.jobs.mutations import JobMutations
 from graphql_api.jobs.queries import JobQueries
 from graphql_api.nodes.queries import NodeQueries
+from graphql_api.social.mutations import SocialMutations
+from graphql_api.social.queries import SocialQueries
+from graphql_api.social.subscriptions import FollowingSubscriptions
 from graphql_api.stats.queries import StatsQueries
 from graphql_api.subscriptions import Subscription
 from graphql_api.tournaments.queries import TournamentQueries
@@ -20,12 +23,25 @@ from graphql_api.users.queries import UserQueries
 
 
 @strawberry.type
-class Query(NodeQueries, UserQueries, ActivityQueries, StatsQueries, TournamentQueries, JobQueries):
+class Query(
+    NodeQueries,
+    UserQueries,
+    ActivityQueries,
+    StatsQueries,
+    TournamentQueries,
+    JobQueries,
+    SocialQueries,
+):
     pass
 
 
 @strawberry.type
-class Mutation(JobMutations):
+class Mutation(JobMutations, SocialMutations):
+    pass
+
+
+@strawberry.type(name="Subscription")
+class Subscriptions(Subscription, FollowingSubscriptions):
     pass
 
 
@@ -43,7 +59,7 @@ class LedgerSchema(strawberry.Schema):
 schema = LedgerSchema(
     query=Query,
     mutation=Mutation,
-    subscription=Subscription,
+    subscription=Subscriptions,
     types=list(EVENT_TYPES.values()),  # reached through the ActivityEvent interface
     extensions=EXTENSIONS,
 )

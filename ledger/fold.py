@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -79,6 +79,37 @@ def fold_lifetime_stats(events: Sequence[NewEvent]) -> dict[Key, Delta]:
             per_user[key] = Delta(counters=dict.fromkeys(COUNTER_FIELDS, 0))
         per_user[key].add(new_event_deltas(event), event.timestamp)
     return per_user
+
+
+def fold_by(
+    events: Sequence[NewEvent],
+    *,
+    key: Callable[[NewEvent], Key | None],
+    counters: Sequence[str],
+) -> dict[Key, Delta]:
+    """Sum the deltas of ``events`` into ``counters`` per ``key(event)``; an event without a key,
+    or without a delta on these counters, is not folded (it touches no row)."""
+    rows: dict[Key, Delta] = {}
+    for event in events:
+        row_key = key(event)
+        if row_key is None:
+            continue
+        deltas = {
+            name: value for name, value in new_event_deltas(event).items() if name in counters
+        }
+        if not deltas:
+            continue
+        if row_key not in rows:
+            rows[row_key] = Delta(counters=dict.fromkeys(counters, 0))
+        rows[row_key].add(deltas, event.timestamp)
+    return rows
+
+
+def game_of(metadata: Mapping[str, object]) -> str | None:
+    """The game an event's metadata names (tournament and match events, and their reversals,
+    which copy their target's metadata): where per-game stats file it."""
+    game = metadata.get("game")
+    return game if isinstance(game, str) and game else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from graphql_api.activity.types import (
     ActivityEdge,
     ActivityEvent,
     ActivityFilter,
+    FeedPageInfo,
 )
 from graphql_api.context import db, subject_of, viewer_of
 from graphql_api.errors import BadInput, NotFound
@@ -82,7 +83,8 @@ class ActivityQueries:
             for row, event in zip(page.rows, events, strict=True)
             if event is not None
         ]
-        return ActivityConnection(edges=edges, page_info=page_info(page, [e.cursor for e in edges]))
+        position = page_info(page, [e.cursor for e in edges])
+        return ActivityConnection(edges=edges, page_info=FeedPageInfo(**vars(position)))
 
     @strawberry.field(
         description="One event by id (a global ID, or its deprecated numeric id), if the "

@@ -32,6 +32,7 @@ from ledger.selectors import (
     LeaderboardRow,
     Page,
     existing_user_stats,
+    game_stats,
     leaderboard_page,
     leaderboard_position,
     stats_by_period,
@@ -60,17 +61,40 @@ def _decode_board_cursor(cursor: str, board: str) -> BoardPosition:
     return position
 
 
+GAME_NAME_LENGTH = 64
+"""As long as a tournament's ``game`` may be."""
+
+
+def _game(game: str) -> str:
+    """A game name as tournaments store it, or a clear error."""
+    if not game.strip() or len(game) > GAME_NAME_LENGTH or "\x00" in game:
+        raise BadInput(
+            f"game must be a game's name, 1 to {GAME_NAME_LENGTH} characters.", field="game"
+        )
+    return game
+
+
 @strawberry.type
 class StatsQueries:
-    @strawberry.field(description="A player's lifetime stats (public); userId omitted: the viewer.")
-    async def stats(self, info: Info, user_id: strawberry.ID | None = None) -> UserStats:
+    @strawberry.field(
+        description="A player's lifetime stats (public), or with `game` their stats in that game; "
+        "userId omitted: the viewer."
+    )
+    async def stats(
+        self, info: Info, user_id: strawberry.ID | None = None, game: str | None = None
+    ) -> UserStats:
         number = requested_user_id(info, user_id)
         values = await db(existing_user_stats)(user_id=number)  # stats are public: no subject
         if values is None:
             raise no_such_user(number)
+        if game is not None:
+            values = await db(game_stats)(user_id=number, game=_game(game))
         return UserStats.from_values(values)
 
-    @strawberry.field(description="The counters per month or week, from events, net of reversals.")
+    @strawberry.field(
+        description="The counters per year, month or week (of one game, with `game`), from "
+        "events, net of reversals."
+    )
     async def stats_by_period(
         self,
         info: Info,
@@ -78,12 +102,17 @@ class StatsQueries:
         user_id: strawberry.ID | None = None,
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
+        game: str | None = None,
     ) -> list[PeriodCounters]:
         subject = await subject_of(info, user_id)
         if from_ is not None and to is not None and from_ >= to:
             raise BadInput("from must be before to.", field="from")
         periods = await db(stats_by_period)(
-            user_id=subject.user_id, period=period.value, start=from_, end=to
+            user_id=subject.user_id,
+            period=period.value,
+            start=from_,
+            end=to,
+            game=None if game is None else _game(game),
         )
         return [PeriodCounters(period_start=p.period_start, **p.counters) for p in periods]
 

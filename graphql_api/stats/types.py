@@ -39,13 +39,24 @@ class UserStats:
         return cls(**{name: values[name] for name in names if name in values})
 
 
+@strawberry.type(
+    description="A player's stats in one game: the game's tournament and match counters."
+)
+class GameStats:
+    game: str
+    stats: UserStats = strawberry.field(
+        description="Coins, achievements and teams are not per game: they read 0 here."
+    )
+
+
 @strawberry.enum
 class StatsPeriod(Enum):
+    YEAR = "year"
     MONTH = "month"
     WEEK = "week"
 
 
-@strawberry.type(description="The counters of one month or week, from the events that stand.")
+@strawberry.type(description="The counters of one year, month or week, from the events that stand.")
 class PeriodCounters:
     period_start: datetime
     tournaments_registered: int

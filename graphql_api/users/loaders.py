@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from graphql_api.nodes.loaders import CompiledBatch, ContextLoader
-from ledger.selectors import stats_by_user
+from ledger.selectors import GameStats, games_by_user, stats_by_user
 
 
 class UsersById(ContextLoader[int, Any]):
@@ -36,3 +36,11 @@ class StatsByUserId(ContextLoader[int, dict[str, Any]]):
     @classmethod
     def fetch(cls, keys: list[int]) -> Mapping[int, dict[str, Any]]:
         return stats_by_user(user_ids=keys)
+
+
+class GamesByUserId(ContextLoader[int, list[GameStats]]):
+    """Per-game stats (public), each player's games by name."""
+
+    @classmethod
+    def fetch(cls, keys: list[int]) -> Mapping[int, list[GameStats]]:
+        return games_by_user(user_ids=keys)

@@ -13,8 +13,9 @@ from strawberry.types import Info
 from esports.profiles.models import UserProfile
 from graphql_api.nodes.fields import ColumnField, instances_of
 from graphql_api.nodes.ids import USER_TYPE
-from graphql_api.stats.types import UserStats
-from graphql_api.users.loaders import StatsByUserId, UsersById
+from graphql_api.social.types import UserFollows
+from graphql_api.stats.types import GameStats, UserStats
+from graphql_api.users.loaders import GamesByUserId, StatsByUserId, UsersById
 
 DATABASE_ID_DEPRECATION = (
     "Use `id` (an opaque global ID, which every ID argument accepts); numeric ids are kept "
@@ -56,7 +57,7 @@ async def _load_profile(info: Info, user: Any) -> UserProfile:
     name=USER_TYPE,
     description="A player. Its id is a global ID; every userId argument takes it.",
 )
-class UserNode(relay.Node):
+class UserNode(UserFollows, relay.Node):
     is_type_of = instances_of(get_user_model())
 
     username: str
@@ -80,6 +81,12 @@ class UserNode(relay.Node):
             values = await StatsByUserId.of(info).load(root.pk)
         assert values is not None, "every user id reads stats (zeros without a row)"
         return UserStats.from_values(values)
+
+    @strawberry.field(description="Stats in each game the player played (public), by name.")
+    async def games(self, root: Parent[Any], info: Info) -> list[GameStats]:
+        games = await GamesByUserId.of(info).load(root.pk)
+        assert games is not None, "every user id reads a list (empty without games)"
+        return [GameStats(game=g.game, stats=UserStats.from_values(g.stats)) for g in games]
 
     @classmethod
     def from_user(cls, user: Any, *, stats: dict[str, Any] | None = None) -> UserNode:

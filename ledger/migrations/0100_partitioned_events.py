@@ -171,7 +171,7 @@ def partition_events(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 def unpartition_events(apps, schema_editor):  # type: ignore[no-untyped-def]
-    """Back to the one table of migrations 0001-0005, with every event."""
+    """Back to the one table the migrations before this one made, with every event."""
     if schema_editor.connection.vendor != "postgresql":
         return
     run = _runner(schema_editor)
@@ -201,7 +201,7 @@ def unpartition_events(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ledger", "0005_job_leases")]
+    dependencies = [("ledger", "0300_game_stats")]
 
     operations = [
         migrations.RunPython(partition_events, unpartition_events, elidable=False),

@@ -1,16 +1,22 @@
-"""The ledger's tables: the append-only events, the stats projection and erased subjects."""
+"""The ledger's tables: the append-only events, the projections and erased subjects."""
 
 from ledger.models.activity import EventType, UserActivity
+from ledger.models.archive import ArchivedEvent, ArchivedFile, ProjectionBaseline
 from ledger.models.checkpoints import BackfillCheckpoint
 from ledger.models.erasure import ErasedSubject
+from ledger.models.insights import UserGameStats
 from ledger.models.jobs import LedgerJob
 from ledger.models.stats import UserProfileStats
 
 __all__ = [
+    "ArchivedEvent",
+    "ArchivedFile",
     "BackfillCheckpoint",
     "ErasedSubject",
     "EventType",
     "LedgerJob",
+    "ProjectionBaseline",
     "UserActivity",
+    "UserGameStats",
     "UserProfileStats",
 ]

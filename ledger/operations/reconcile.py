@@ -1,8 +1,10 @@
 """Reconcile: compare every user's stats with a recompute from events, and find missing events.
 
 Set-based: users are read in keyset chunks and each chunk costs one grouped recompute query and one
-stats query, never a query per user. Missing events are the backfill's convergence as a dry run
-(with ``fix``, the backfill itself). Repairs rewrite stats rows from the recompute with the rows
+stats query per projection, never a query per user. Every projection of the registry is checked:
+lifetime stats (where every user gets a row) and the others by their owner column per chunk, or
+(a projection of no one user) once, whole. Missing events are the backfill's convergence as a dry
+run (with ``fix``, the backfill itself). Repairs rewrite stats rows from the recompute with the rows
 locked in user-id order, one transaction per chunk (I1).
 """
 
@@ -22,7 +24,8 @@ from ledger.models.erasure import user_digest
 from ledger.operations.backfill import backfill_activity
 from ledger.operations.gdpr import anonymize_user
 from ledger.operations.progress import ProgressCallback
-from ledger.projections import LIFETIME_STATS
+from ledger.projections import LIFETIME_STATS, PROJECTIONS, CounterProjection
+from ledger.recompute import ProjectionRows
 from ledger.services.stats import StatsValues, recompute_stats_for
 
 USER_CHUNK = 2000
@@ -47,6 +50,15 @@ class DriftedUser:
     missing_row: bool = False
 
 
+@dataclass(frozen=True)
+class DriftedRow:
+    """A row of a projection other than lifetime stats that differs from its recompute."""
+
+    projection: str
+    key: tuple[Any, ...]
+    fields: list[FieldDrift]
+
+
 @dataclass
 class ReconcileReport:
     fix: bool
@@ -54,7 +66,9 @@ class ReconcileReport:
     drifted: list[DriftedUser] = field(default_factory=list)
     users_without_stats: int = 0
     missing_events: dict[str, dict[str, int]] = field(default_factory=dict)
+    drifted_rows: list[DriftedRow] = field(default_factory=list)
     fixed_users: int = 0
+    fixed_rows: int = 0
     created_stats_rows: int = 0
     recorded_events: int = 0
     unerased_users: list[int] = field(default_factory=list)
@@ -68,7 +82,12 @@ class ReconcileReport:
 
     @property
     def found_problems(self) -> bool:
-        return bool(self.drifted) or self.missing_events_total > 0 or bool(self.unerased_users)
+        return (
+            bool(self.drifted)
+            or bool(self.drifted_rows)
+            or self.missing_events_total > 0
+            or bool(self.unerased_users)
+        )
 
     @property
     def exit_code(self) -> int:
@@ -91,6 +110,18 @@ class ReconcileReport:
                 }
                 for user in self.drifted
             ],
+            "drifted_rows": [
+                {
+                    "projection": row.projection,
+                    "key": [_json(part) for part in row.key],
+                    "fields": {
+                        f.field: {"expected": _json(f.expected), "current": _json(f.current)}
+                        for f in row.fields
+                    },
+                }
+                for row in self.drifted_rows
+            ],
+            "fixed_rows": self.fixed_rows,
             "users_without_stats": self.users_without_stats,
             "missing_events": self.missing_events,
             "fixed_users": self.fixed_users,
@@ -149,9 +180,14 @@ def reconcile_stats(
             _check_erased(sorted(erased_ids), report=report, fix=fix)
             chunk = [(pk, name) for pk, name in chunk if pk not in erased_ids]
         _check_chunk(chunk, report=report, fix=fix)
+        for projection in _owned_projections():
+            _check_rows(projection, [pk for pk, _ in chunk], report=report, fix=fix)
         if progress is not None:
             progress(source_total + checked, source_total + n_users)
     report.users_checked = checked
+    for projection in PROJECTIONS:
+        if projection.owner is None:
+            _check_rows(projection, None, report=report, fix=fix)
     metrics.reconcile_finished(
         full=only is None,
         drifted_users=len(report.drifted),
@@ -253,3 +289,94 @@ def _repair(user_ids: list[int], without_row: Collection[int]) -> tuple[int, int
                 changed, [*LIFETIME_STATS.fields, "stats_updated_at"], batch_size=500
             )
     return len(missing), len(changed)
+
+
+def _owned_projections() -> list[CounterProjection]:
+    """The projections checked per chunk of users besides lifetime stats (``_check_chunk``)."""
+    return [p for p in PROJECTIONS if p is not LIFETIME_STATS and p.owner is not None]
+
+
+def _stored_rows(projection: CounterProjection, user_ids: list[int] | None) -> ProjectionRows:
+    rows = projection.model._default_manager.all()
+    if user_ids is not None:
+        assert projection.owner is not None
+        rows = rows.filter(**{f"{projection.owner}__in": user_ids})
+    return {
+        tuple(row[name] for name in projection.key): {name: row[name] for name in projection.fields}
+        for row in rows.values(*projection.key, *projection.fields)
+    }
+
+
+def _row_diffs(
+    projection: CounterProjection, expected: ProjectionRows, stored: ProjectionRows
+) -> dict[tuple[Any, ...], list[FieldDrift]]:
+    """Per key, the fields that differ; a row on one side only differs from no row (zeros)."""
+    nothing = {**dict.fromkeys(projection.counters, 0), projection.latest: None}
+    diffs: dict[tuple[Any, ...], list[FieldDrift]] = {}
+    for key in sorted(set(expected) | set(stored), key=repr):
+        want, have = expected.get(key, nothing), stored.get(key, nothing)
+        fields = [
+            FieldDrift(name, want[name], have[name])
+            for name in projection.fields
+            if want[name] != have[name]
+        ]
+        if fields or (key in expected) != (key in stored):
+            diffs[key] = fields
+    return diffs
+
+
+def _check_rows(
+    projection: CounterProjection,
+    user_ids: list[int] | None,
+    *,
+    report: ReconcileReport,
+    fix: bool,
+) -> None:
+    """Compare a projection's rows (of these users, or all) with their recompute; with ``fix``,
+    rewrite those that differ from a recompute taken under the rows' locks."""
+    if user_ids is not None and not user_ids:
+        return
+    diffs = _row_diffs(
+        projection, projection.recompute(user_ids), _stored_rows(projection, user_ids)
+    )
+    report.drifted_rows.extend(
+        DriftedRow(projection.name, key, fields) for key, fields in diffs.items()
+    )
+    if fix and diffs:
+        report.fixed_rows += _repair_rows(projection, user_ids)
+
+
+def _repair_rows(projection: CounterProjection, user_ids: list[int] | None) -> int:
+    """Rewrite the rows from a recompute. Writers of these users' events lock their lifetime
+    stats rows first (the registry's order), so holding those orders the repair against them;
+    a projection of no one user is locked whole, row by row in key order."""
+    model = projection.model
+    with transaction.atomic():
+        if user_ids is not None:
+            list(
+                UserProfileStats.objects.select_for_update()
+                .filter(user_id__in=user_ids)
+                .order_by("user_id")
+                .values_list("user_id")
+            )
+        else:
+            list(
+                model._default_manager.select_for_update()
+                .order_by(*projection.key)
+                .values_list("pk")
+            )
+        expected = projection.recompute(user_ids)
+        stored = _stored_rows(projection, user_ids)
+        diffs = _row_diffs(projection, expected, stored)
+        now = timezone.now()
+        for key in diffs:
+            where = dict(zip(projection.key, key, strict=True))
+            if key not in expected:
+                model._default_manager.filter(**where).delete()
+            elif key in stored:
+                model._default_manager.filter(**where).update(
+                    **expected[key], **{projection.touched: now}
+                )
+            else:
+                model._default_manager.create(**where, **expected[key])
+    return len(diffs)

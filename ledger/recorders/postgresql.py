@@ -29,7 +29,7 @@ _PARTITION = re.compile(r"^ledger_useractivity_(\d{4})_(\d{2})$")
 
 _MONTHS_MADE: dict[tuple[str, str], set[date] | None] = {}
 """Per database (alias, name): the months this process has seen made and committed, or None
-where the events table is not partitioned (a database migrated to 0005 only, as the bench's
+where the events table is not partitioned (a database not migrated to 0100, as the bench's
 unpartitioned one). Stale only after a month is detached elsewhere: an insert into it is then
 refused ("no partition of relation found") and the next one looks again; nothing is lost."""
 
@@ -166,6 +166,16 @@ class PostgreSQLRecorder(Recorder):
         yield
         with self.connection.cursor() as cursor:
             cursor.execute("SET LOCAL ledger.erasure = 'off'")
+
+    @contextlib.contextmanager
+    def archive_removal_allowed(self) -> Iterator[None]:
+        """``SET LOCAL ledger.archive`` on for the block (the immutability trigger lets it
+        delete, migration 0200), off again after it."""
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET LOCAL ledger.archive = 'on'")
+        yield
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET LOCAL ledger.archive = 'off'")
 
     def in_values(self, model: type[models.Model], field: str, values: Collection[Any]) -> RawSQL:
         """``= ANY`` of one text parameter (integers joined by commas, other values as a JSON

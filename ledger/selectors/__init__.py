@@ -3,8 +3,10 @@
 - ``paging``: page requests, positions, and the one keyset bound (``seek``) every page uses;
 - ``events``: which events a read counts (those that still stand; the coin events);
 - ``feed``: a user's activity feed and single events;
+- ``merged``: one feed merged from many users' feeds (a following feed);
 - ``stats``: a user's lifetime stats with derived rates;
-- ``periods``: stats by month or week;
+- ``periods``: stats by year, month or week, of every game or one;
+- ``games``: per-game stats;
 - ``leaderboards``: users ranked by a counter or by win rate;
 - ``jobs``: staff listings of ledger jobs.
 
@@ -22,10 +24,12 @@ from ledger.selectors.feed import (
     activity_events,
     activity_feed_page,
     activity_feed_query,
+    archive_horizon,
     is_economy_row,
     recorded_at,
     reversed_type,
 )
+from ledger.selectors.games import GameStats, game_stats, games_by_user
 from ledger.selectors.jobs import ledger_job, ledger_jobs_page
 from ledger.selectors.leaderboards import (
     Board,
@@ -35,6 +39,7 @@ from ledger.selectors.leaderboards import (
     leaderboard_position,
     leaderboard_query,
 )
+from ledger.selectors.merged import merged_feed_page
 from ledger.selectors.paging import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -64,6 +69,7 @@ __all__ = [
     "NON_ECONOMY_TYPES",
     "Board",
     "BoardPosition",
+    "GameStats",
     "LeaderboardRow",
     "Page",
     "PageRequest",
@@ -76,7 +82,10 @@ __all__ = [
     "activity_events",
     "activity_feed_page",
     "activity_feed_query",
+    "archive_horizon",
     "existing_user_stats",
+    "game_stats",
+    "games_by_user",
     "is_economy_row",
     "keyset_page",
     "keyset_query",
@@ -85,6 +94,7 @@ __all__ = [
     "leaderboard_query",
     "ledger_job",
     "ledger_jobs_page",
+    "merged_feed_page",
     "page_request",
     "recorded_at",
     "reversed_type",

@@ -8,24 +8,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import Field
 from django.db.models.options import Options
 from django.utils.dateparse import parse_datetime
 
 from ledger.models import UserProfileStats
 from ledger.projections import LIFETIME_STATS
+from ledger.routing import replica_read
 
 StatsRow = dict[str, Any]
 """Each of ``LIFETIME_STATS.fields``, and win_rate, tournament_win_rate and net_earnings."""
 
 
+@replica_read
 def user_stats(*, user_id: int) -> StatsRow:
     """A user's stats by primary key, with the derived rates; a user without a row reads zeros."""
     row = UserProfileStats.objects.filter(user_id=user_id).values(*LIFETIME_STATS.fields).first()
     return with_derived(row or _zeros())
 
 
+@replica_read
 def stats_by_user(*, user_ids: Collection[int]) -> dict[int, StatsRow]:
     """``user_stats`` of many users in one query (a page of players): zeros where no row."""
     rows = UserProfileStats.objects.filter(user_id__in=list(user_ids)).values(
@@ -35,12 +38,13 @@ def stats_by_user(*, user_ids: Collection[int]) -> dict[int, StatsRow]:
     return {user_id: found.get(user_id) or with_derived(_zeros()) for user_id in user_ids}
 
 
+@replica_read
 def existing_user_stats(*, user_id: int) -> StatsRow | None:
     """``user_stats`` of a user who exists, else None, in one round trip: the user LEFT JOIN
     their stats row, as fixed SQL built once. Measured in bench/: the two ORM queries this
     replaces (subject, then stats) were most of a stats lookup's cost next to the PK SELECT,
     and compiling a query costs more than running it."""
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(UserProfileStats)].cursor() as cursor:
         cursor.execute(_existing_user_stats_sql(), [user_id])
         row = cursor.fetchone()
     if row is None:

@@ -9,7 +9,9 @@ from django.contrib.auth import get_user_model
 
 from esports.tournaments.models import Match, Registration
 from ledger.models import EventType, UserActivity, UserProfileStats
-from ledger.projections import LIFETIME_STATS
+from ledger.models.insights import GAME_COUNTER_FIELDS
+from ledger.projections import GAME_STATS, LIFETIME_STATS, PROJECTIONS
+from ledger.recompute import ProjectionRows
 from ledger.services.stats import recompute_stats_for
 
 Row = tuple[str, str]
@@ -43,12 +45,37 @@ def stored_stats(user_id: int | None) -> dict[str, Any]:
     return row
 
 
+def stored_rows(projection: Any) -> ProjectionRows:
+    """Every stored row of a projection, by key (its counters and latest timestamp)."""
+    rows = projection.model._default_manager.values(*projection.key, *projection.fields)
+    return {
+        tuple(row[name] for name in projection.key): {name: row[name] for name in projection.fields}
+        for row in rows
+    }
+
+
 def assert_stats_fold_everywhere() -> None:
-    """I1: every user's stored stats equal the recompute from their events."""
+    """I1: every user's stored stats equal the recompute from their events; so does every other
+    projection's every row."""
     user_ids = list(get_user_model().objects.values_list("pk", flat=True))
     recomputed = recompute_stats_for(user_ids=user_ids)
     for user_id in user_ids:
         assert stored_stats(user_id) == recomputed[user_id], f"user {user_id} drifted"
+    for projection in PROJECTIONS:
+        if projection is not LIFETIME_STATS:
+            assert stored_rows(projection) == projection.recompute(None), projection.name
+
+
+def assert_games_sum_to_lifetime() -> None:
+    """Each game counter sums, over a player's games, to the lifetime counter: true of every
+    history the platform's translators record (their tournament and match events name a game)."""
+    user_ids = list(get_user_model().objects.values_list("pk", flat=True))
+    games = stored_rows(GAME_STATS)
+    for user_id in user_ids:
+        lifetime = stored_stats(user_id)
+        for name in GAME_COUNTER_FIELDS:
+            summed = sum(row[name] for key, row in games.items() if key[0] == user_id)
+            assert summed == lifetime[name], f"user {user_id}: {name} over games"
 
 
 def check_in(registration: Registration, *, at: datetime | None = None) -> Registration:

@@ -1,7 +1,8 @@
 """Migration 0100 converts a populated event table into monthly partitions (PostgreSQL).
 
-Back to 0005, events and stats written as the old schema held them, forward again: every row
-and every stats row is as it was, and the keys, checks, foreign keys and triggers hold.
+Back to the migration before it, events and stats written as the old schema held them, forward
+again: every row and every stats row is as it was, and the keys, checks, foreign keys and
+triggers hold.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 
 from ledger.drafts import NewEvent
 from ledger.recorders import recorder
@@ -20,7 +22,13 @@ from ledger.services.recording import record_activity
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-BEFORE = [("ledger", "0005_job_leases")]
+PARTITIONS = ("ledger", "0100_partitioned_events")
+BEFORE = [
+    dependency
+    for dependency in MigrationLoader(None).get_migration(*PARTITIONS).dependencies
+    if dependency[0] == "ledger"
+]
+"""The migration before 0100 (the lead renumbers at merge)."""
 TABLE = "ledger_useractivity"
 HISTORY = [  # (user index, type, timestamp, amount): years apart, so several months to make
     (0, "coins_earned", datetime(2019, 3, 14, 9, 26, tzinfo=UTC), 500),
@@ -32,9 +40,9 @@ HISTORY = [  # (user index, type, timestamp, amount): years apart, so several mo
 
 
 @pytest.fixture
-def at_0005() -> Iterator[MigrationExecutor]:
-    """The database as migrations 0001-0005 left it; migrated forward again however the test
-    ends."""
+def before_partitions() -> Iterator[MigrationExecutor]:
+    """The database as the migrations before 0100 left it; migrated forward again however the
+    test ends."""
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
     executor.loader.build_graph()
@@ -45,7 +53,7 @@ def at_0005() -> Iterator[MigrationExecutor]:
 
 def _old_schema_rows(executor: MigrationExecutor) -> list[tuple[Any, ...]]:
     """Users, events (one reversed, one of an erased subject) and stats, written with the
-    0005 models, as a populated production table would hold them."""
+    models before 0100, as a populated production table would hold them."""
     apps = executor.loader.project_state(BEFORE).apps
     user_model = apps.get_model("auth", "User")
     activity = apps.get_model("ledger", "UserActivity")
@@ -108,8 +116,8 @@ def _insert_raw(user_id: int | None, kind: str, amount: int = 0) -> None:
     )
 
 
-def test_a_populated_table_is_partitioned_with_every_row_stats_and_constraint(at_0005):
-    users = [pk for (pk,) in _old_schema_rows(at_0005)]
+def test_a_populated_table_is_partitioned_with_every_row_stats_and_constraint(before_partitions):
+    users = [pk for (pk,) in _old_schema_rows(before_partitions)]
     events_before = _table(f"SELECT * FROM {TABLE} ORDER BY id")
     stats_before = _table("SELECT * FROM ledger_userprofilestats ORDER BY user_id")
     assert _table(f"SELECT relkind FROM pg_class WHERE relname = '{TABLE}'") == [("r",)]
@@ -182,9 +190,9 @@ def test_a_populated_table_is_partitioned_with_every_row_stats_and_constraint(at
     assert _table(f"SELECT count(*) FROM {TABLE}") == [(len(events_before) + 1,)]
 
 
-def test_back_to_0005_keeps_every_row_and_the_old_constraints(at_0005):
+def test_back_before_partitions_keeps_every_row_and_the_old_constraints(before_partitions):
     """The reverse migration (what a rollback of a deploy runs) copies the rows back too."""
-    users = [pk for (pk,) in _old_schema_rows(at_0005)]
+    users = [pk for (pk,) in _old_schema_rows(before_partitions)]
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
     record_activity(events=[_event(users[1], "match_won", datetime(2018, 7, 1, tzinfo=UTC))])

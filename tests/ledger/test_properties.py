@@ -1,4 +1,5 @@
-"""Property tests: any sequence of platform actions keeps I1 (fold) and I2 (once).
+"""Property tests: any sequence of platform actions keeps I1 (fold, for every projection), I2
+(once), and per-game stats summing to the lifetime stats.
 
 Each example builds a small world (users, two teams, two solo and one team tournament) inside a
 savepoint, runs random actions through the platform's own models, checks the invariants, and
@@ -24,7 +25,7 @@ from esports.tournaments.models import Match, Registration, Tournament, Tourname
 from ledger.models import UserActivity
 from ledger.services.convergence import converge_rows, plan_convergence
 from ledger.sources import all_sources
-from tests.esports.scenario import assert_stats_fold_everywhere
+from tests.esports.scenario import assert_games_sum_to_lifetime, assert_stats_fold_everywhere
 from tests.factories import TeamFactory, TournamentFactory, UserFactory, transaction_for
 
 pytestmark = pytest.mark.django_db
@@ -45,8 +46,9 @@ class World:
         started = timezone.now() - timedelta(hours=1)
         users = [UserFactory.create() for _ in range(5)]
         teams = [TeamFactory.create(created_by=users[i], created_at=started) for i in range(2)]
-        tournaments = [TournamentFactory.create() for _ in range(2)]
-        tournaments.append(TournamentFactory.create(team_size=3))
+        # Three games, so that per-game stats split what lifetime stats sum.
+        tournaments = [TournamentFactory.create(game=game) for game in ("valorant", "cs2")]
+        tournaments.append(TournamentFactory.create(team_size=3, game="dota2"))
         for team, member in ((teams[0], users[2]), (teams[1], users[3])):
             TeamMembership.objects.create(team=team, user=member)
         memberships = list(TeamMembership.objects.filter(team__in=teams).order_by("pk"))
@@ -249,7 +251,8 @@ def test_random_platform_actions_keep_the_fold_and_record_once(
     with transaction.atomic():
         world = World.build()
         _run(world, actions)
-        assert_stats_fold_everywhere()  # I1
+        assert_stats_fold_everywhere()  # I1, every projection
+        assert_games_sum_to_lifetime()
         before = UserActivity.objects.count()
         _assert_converged()  # I2
         assert UserActivity.objects.count() == before

@@ -185,11 +185,11 @@ def test_solo_match_save_query_count(django_assert_num_queries: Any) -> None:
     """Pinned so a regression in the live path shows: 1 read of both sides (players, profiles,
     tournament), the UPDATE, the ledger's read of what is recorded, (on PostgreSQL) the KEY SHARE
     lock of the players that orders the save against an erasure, the erasure check, the event
-    INSERT, and the stats upsert."""
+    INSERT, the stats upsert and the per-game stats upsert."""
     created = MatchFactory.create()
     match = Match.objects.get(pk=created.pk)  # as a view would load it: nothing cached
     match.state, match.winner_id = Match.State.COMPLETED, match.participant1_id
-    with django_assert_num_queries(6 + USER_LOCK):
+    with django_assert_num_queries(7 + USER_LOCK):
         match.save()
     assert UserActivity.objects.filter(source_model="tournaments.match").count() == 4
 
@@ -202,10 +202,10 @@ def test_solo_match_save_query_count(django_assert_num_queries: Any) -> None:
 def test_check_in_save_query_count(django_assert_num_queries: Any) -> None:
     """Pinned: the UPDATE, the look for a result to re-converge (locked before anything is
     recorded), the tournament (metadata), the ledger read, the user lock (PostgreSQL), the
-    erasure check, the event INSERT, and the stats upsert."""
+    erasure check, the event INSERT, the stats upsert and the per-game stats upsert."""
     created = RegistrationFactory.create()
     registration = Registration.objects.get(pk=created.pk)
     registration.checked_in = True
-    with django_assert_num_queries(7 + USER_LOCK):
+    with django_assert_num_queries(8 + USER_LOCK):
         registration.save()
     assert UserActivity.objects.filter(event_type=EventType.TOURNAMENT_JOINED).count() == 1

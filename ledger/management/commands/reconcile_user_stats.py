@@ -68,6 +68,13 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  {drift.field}: expected {drift.expected}, current {drift.current}"
                 )
+        for row in report.drifted_rows:
+            key = ", ".join(str(part) for part in row.key)
+            self.stdout.write(self.style.WARNING(f"DRIFT: {row.projection} ({key})"))
+            for drift in row.fields:
+                self.stdout.write(
+                    f"  {drift.field}: expected {drift.expected}, current {drift.current}"
+                )
         verb = "recorded" if report.fix else "missing"
         for source, types in report.missing_events.items():
             for event_type, count in types.items():
@@ -80,12 +87,14 @@ class Command(BaseCommand):
         summary = (
             f"Checked {report.users_checked} users: {len(report.drifted)} drifted, "
             f"{report.missing_events_total} missing events, "
-            f"{report.users_without_stats} without a stats row"
+            f"{report.users_without_stats} without a stats row, "
+            f"{len(report.drifted_rows)} other projection rows drifted"
         )
         if report.fix:
             summary += (
                 f"; fixed {report.fixed_users} users, created {report.created_stats_rows} "
-                f"stats rows, recorded {report.recorded_events} events"
+                f"stats rows, rewrote {report.fixed_rows} other projection rows, "
+                f"recorded {report.recorded_events} events"
             )
         style = self.style.WARNING if report.found_problems else self.style.SUCCESS
         self.stdout.write(style(summary + "."))

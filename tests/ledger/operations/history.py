@@ -23,7 +23,8 @@ from django.db import transaction
 
 from esports.teams.models import Team, TeamMembership
 from esports.tournaments.models import Match, Registration, Tournament, TournamentResult
-from ledger.models import EventType, UserActivity, UserProfileStats
+from ledger.models import EventType, UserActivity, UserGameStats, UserProfileStats
+from ledger.models.insights import GAME_COUNTER_FIELDS
 from ledger.models.stats import COUNTER_FIELDS
 from tests.factories import (
     AchievementFactory,
@@ -181,6 +182,16 @@ def build_history() -> History:
     return History(users=users, corrected_match_id=final.pk, no_show_registration_id=no_show.pk)
 
 
+def game_counters() -> dict[tuple[int, str], dict[str, int]]:
+    """Every per-game stats row's counters that are not all zero, by (user id, game)."""
+    rows = UserGameStats.objects.values("user_id", "game", *GAME_COUNTER_FIELDS)
+    found = {
+        (row["user_id"], row["game"]): {name: row[name] for name in GAME_COUNTER_FIELDS}
+        for row in rows
+    }
+    return {key: values for key, values in found.items() if any(values.values())}
+
+
 @dataclass
 class Live:
     """What live capture recorded: events (reversed outcomes and reversals aside), counters."""
@@ -188,6 +199,7 @@ class Live:
     events: Counter[EventRow]
     counters: dict[int, dict[str, int]]
     reversals: int
+    games: dict[tuple[int, str], dict[str, int]]
 
 
 def history_without_events(build: Callable[[], Any]) -> tuple[Any, Live]:
@@ -198,6 +210,7 @@ def history_without_events(build: Callable[[], Any]) -> tuple[Any, Live]:
         events=event_rows(live_outcomes_only=True),
         counters=counters(),
         reversals=UserActivity.objects.filter(event_type=EventType.REVERSAL).count(),
+        games=game_counters(),
     )
     with tempfile.TemporaryDirectory() as directory:
         dump = Path(directory) / "platform.json"
@@ -209,4 +222,12 @@ def history_without_events(build: Callable[[], Any]) -> tuple[Any, Live]:
     return built, live
 
 
-__all__ = ["EventType", "History", "at", "build_history", "counters", "event_rows"]
+__all__ = [
+    "EventType",
+    "History",
+    "at",
+    "build_history",
+    "counters",
+    "event_rows",
+    "game_counters",
+]

@@ -17,6 +17,7 @@ from tests.ledger.operations.history import (
     build_history,
     counters,
     event_rows,
+    game_counters,
     history_without_events,
 )
 
@@ -45,6 +46,8 @@ def test_backfill_equals_live_history() -> None:
     assert report.total_events == sum(live.events.values()) == 95
     assert not UserActivity.objects.filter(event_type=EventType.REVERSAL).exists()
     assert counters() == {uid: c for uid, c in live.counters.items() if any(c.values())}
+    assert game_counters() == live.games  # per-game stats: backfill equals live too
+    assert len(live.games) >= 2
     _stats_equal_recompute()
     ana = counters()[history.users["ana"].pk]
     assert (ana["matches_played"], ana["matches_won"], ana["matches_lost"]) == (

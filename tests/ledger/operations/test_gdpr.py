@@ -51,8 +51,12 @@ def test_export_holds_every_event_reversals_included() -> None:
     count = export_user_activity(user=erin, out=out)
 
     document = json.loads(out.getvalue())
-    assert set(document) == {"user", "stats", "events"}
+    assert set(document) == {"user", "stats", "projections", "follows", "events"}
     assert document["user"]["username"] == "erin_gdpr"
+    [game] = document["projections"]["game_stats"]
+    assert (game["user_id"], game["game"]) == (erin.pk, "valorant")
+    assert (game["tournaments_registered"], game["matches_played"]) == (1, 1)
+    assert (game["matches_won"], game["matches_lost"]) == (0, 1)
     assert count == len(document["events"]) == UserActivity.objects.filter(user=erin).count() == 6
     assert sorted(e["event_type"] for e in document["events"]) == sorted(
         [

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from esports.economy.models import DeltaCrownTransaction
-from ledger.models import EventType, UserActivity, UserProfileStats
+from ledger.models import EventType, UserActivity, UserGameStats, UserProfileStats
 from ledger.operations.reconcile import EXIT_DRIFT, reconcile_stats
 from ledger.services.stats import recompute_stats
 from tests.factories import MatchFactory, UserFactory, transaction_for
@@ -163,3 +163,26 @@ def test_query_count_does_not_grow_with_users() -> None:
         reconcile_stats()
     assert type(_decided_match().participant1.user).objects.count() == 22
     assert len(many) == len(few)
+
+
+def test_per_game_stats_drift_is_found_and_fixed() -> None:
+    """Reconcile covers every projection of the registry: a per-game row edited by hand."""
+    match = _decided_match()
+    winner = match.participant1.user
+    UserGameStats.objects.filter(user=winner, game="valorant").update(matches_won=5)
+    UserGameStats.objects.create(user=winner, game="ghost", matches_played=2)
+
+    code, output = _reconcile()
+
+    assert code == EXIT_DRIFT
+    assert f"DRIFT: game_stats ({winner.pk}, valorant)" in output
+    assert "  matches_won: expected 1, current 5" in output
+    assert f"DRIFT: game_stats ({winner.pk}, ghost)" in output
+    assert "2 other projection rows drifted" in output
+
+    code, output = _reconcile("--fix")
+
+    assert "rewrote 2 other projection rows" in output
+    rows = UserGameStats.objects.filter(user=winner).values_list("game", "matches_won")
+    assert list(rows) == [("valorant", 1)]
+    assert _reconcile()[0] == 0
