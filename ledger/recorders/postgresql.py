@@ -12,7 +12,7 @@ import contextlib
 import json
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -21,7 +21,7 @@ from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
 from ledger.drafts import NewEvent
-from ledger.models import UserActivity
+from ledger.models import ArchivedEvent, UserActivity
 from ledger.recorders.base import M, Recorder, month_of
 
 _PARTITION = re.compile(r"^ledger_useractivity_(\d{4})_(\d{2})$")
@@ -104,6 +104,43 @@ class PostgreSQLRecorder(Recorder):
             )
         self.forget_event_months()
         return name
+
+    def remove_archived(self, *, start: datetime, end: datetime) -> int:
+        """A whole month of a partitioned table whose partition holds exactly the archived
+        events: detach the partition and drop it (no row is deleted: nothing for the
+        immutability trigger, no dead rows, no vacuum). Otherwise (an unpartitioned table, a
+        span that is not one partition, or events recorded into the month since its once-keys
+        were copied, which stay for the next run) delete the archived rows as every backend
+        does. DETACH takes ACCESS EXCLUSIVE on the events table; it is taken first, so nothing
+        is recorded into the month between the check and the drop, and held until the month's
+        transaction commits, right after (decision 0017)."""
+        month = month_of(start)
+        first = datetime(month.year, month.month, 1, tzinfo=UTC)
+        whole = start == first and month_of(end) != month == month_of(end - timedelta.resolution)
+        if (
+            not whole
+            or self._committed_months(refresh=False) is None
+            or month not in self.event_months()
+        ):
+            return super().remove_archived(start=start, end=end)
+        partition = self.quote(f"{UserActivity._meta.db_table}_{month:%Y_%m}")
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {self.table(UserActivity)} IN ACCESS EXCLUSIVE MODE")
+            cursor.execute(
+                f"SELECT count(*), count(a.id) FROM {partition} e "
+                f"LEFT JOIN {self.table(ArchivedEvent)} a ON a.id = e.id"
+            )
+            rows, archived = cursor.fetchone()
+        if rows != archived:
+            return super().remove_archived(start=start, end=end)
+        self.detach_event_month(month)
+        with self.connection.cursor() as cursor:
+            # A table with foreign-key checks still deferred in this transaction (rows written
+            # in it: tests, or a month recorded into just now) cannot be dropped: run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"DROP TABLE {partition}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's foreign keys' own mode
+        return int(rows)
 
     def _committed_months(self, *, refresh: bool) -> set[date] | None:
         """The months made and committed, read on a connection of its own in autocommit, so a
