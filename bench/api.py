@@ -5,14 +5,13 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tests.support.servers import start_uvicorn, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG = open(os.devnull, "wb")  # noqa: SIM115 - the servers' request logs are not figures
@@ -38,12 +37,6 @@ async def execute(query: str, variables: dict[str, Any], *, viewer: Any) -> dict
     return result.data
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def server_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(DJANGO_SETTINGS_MODULE="bench.settings", PYTHONPATH=str(ROOT), **extra)
@@ -52,51 +45,13 @@ def server_env(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def uvicorn_process(app: str = "config.asgi:application", **env: str) -> Iterator[tuple[int, int]]:
-    """One uvicorn worker as the Procfile starts a web process (one worker, no lifespan, no
-    access log) on a free port; yields its port and pid, and stops it afterwards."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--lifespan",
-            "off",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=server_env(**env),
-        stdout=LOG,
-        stderr=subprocess.STDOUT,
-    )
+    """One uvicorn worker as the Procfile starts a web process (``tests.support.servers``) on a
+    free port; yields its port and pid, and stops it afterwards."""
+    process, port = start_uvicorn(server_env(**env), app=app, output=LOG)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("uvicorn exited at start")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("uvicorn did not start listening") from None
-                time.sleep(0.1)
         yield port, process.pid
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop([process])
 
 
 @contextmanager

@@ -18,7 +18,17 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("recording", "backfill", "feed", "stats", "insights", "reconcile", "fanout")
+SCENARIOS = (
+    "recording",
+    "backfill",
+    "feed",
+    "stats",
+    "insights",
+    "reconcile",
+    "fanout",
+    "archive",
+    "following",
+)
 OPT_IN = ("http",)
 """Run only when named with --only: they need wrk and take minutes (bench/scenarios/http.py)."""
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"

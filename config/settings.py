@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "esports.tournaments",
     "esports.economy",
     "esports.achievements",
+    "esports.social",  # follows between players (owner: follows)
     "graphql_api",
     "web",  # profile page at /u/<username>/ (owner: profile page)
 ]
@@ -100,6 +102,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Parallel test runs (several developers or CI jobs on one server) each need their own test DB.
 if os.environ.get("DJANGO_TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["DJANGO_TEST_DB_NAME"]}
+# DATABASE_REPLICA_URL (optional, same form as DATABASE_URL): a streaming replica of that
+# database. Feed, stats, history, leaderboard and period reads of API queries go to it; writes,
+# jobs, subscriptions and a viewer's reads for READ_YOUR_WRITES_SECONDS after their own mutation
+# stay on the primary (ledger/routing.py, graphql_api/replica.py, docs/decisions/0019). Unset:
+# no router, one database, nothing changes. Tests never create it: it mirrors the test database.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL") or None
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["ledger.routing.ReadRouter"]
+# After a mutation, that viewer's reads stay on the primary for this many seconds (1 to 300): set
+# it above the replica lag you alert on.
+READ_YOUR_WRITES_SECONDS = int(os.environ.get("READ_YOUR_WRITES_SECONDS", "10"))
+if not 1 <= READ_YOUR_WRITES_SECONDS <= 300:
+    raise ImproperlyConfigured("READ_YOUR_WRITES_SECONDS must be between 1 and 300.")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -146,9 +167,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledger.nightly_reconcile",
         "schedule": crontab(hour=3, minute=0),
     },
+    "ledger-archive": {
+        "task": "ledger.scheduled_archive",
+        "schedule": crontab(hour=4, minute=0),
+    },
 }
 # GDPR export jobs write their documents here; the API serves them for download.
 LEDGER_EXPORT_DIR = Path(os.environ.get("LEDGER_EXPORT_DIR", BASE_DIR / "var" / "exports"))
+# The archive (docs/operations.md, "Archive"): events of whole months older than
+# LEDGER_ARCHIVE_AFTER_DAYS move from the events table to compressed files in LEDGER_ARCHIVE_DIR
+# (one per month, a manifest with checksums), daily from Celery beat at 04:00 UTC, or with
+# `manage.py archive_activity --before DATE`. Without Celery, use cron as for the reconcile.
+LEDGER_ARCHIVE_DIR = Path(os.environ.get("LEDGER_ARCHIVE_DIR", BASE_DIR / "var" / "archive"))
+LEDGER_ARCHIVE_AFTER_DAYS = int(os.environ.get("LEDGER_ARCHIVE_AFTER_DAYS", "730"))
 # A running job holds a lease on its row that its worker renews every third of this many seconds;
 # once a lease has expired (its worker was killed), the next worker to sweep (each does every
 # quarter lease) takes the job again from its checkpoints. An attempt that fails or whose worker
@@ -268,6 +299,12 @@ if DATABASE_POOL:
         "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
         "max_idle": 300,
     }
+if DATABASE_POOL and DATABASE_REPLICA_URL:  # the replica's connections: the same pool options
+    DATABASES["replica"]["CONN_MAX_AGE"] = 0
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["replica"].setdefault("OPTIONS", {})["pool"] = dict(
+        DATABASES["default"]["OPTIONS"]["pool"]
+    )
 # HTTP admission (config/admission.py): requests served at once per process (each holds at most
 # one connection: by default the pool's size), how many may wait for a turn and for how long;
 # beyond either, 503 with Retry-After.

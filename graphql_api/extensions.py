@@ -17,7 +17,6 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
-    MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
@@ -28,6 +27,7 @@ from strawberry.types.execution import StreamExecutionResult
 
 from graphql_api.errors import BadInput, is_client_error
 from graphql_api.metrics import OperationMetrics
+from graphql_api.replica import ReadRouting
 
 MAX_DEPTH = 8
 MAX_TOKENS = 1500
@@ -42,51 +42,57 @@ def _ignore_introspection(context: IgnoreContext) -> bool:
     return context.field_name.startswith("__")
 
 
-def _in_production(factory: Callable[[], SchemaExtension]) -> Callable[[], SchemaExtension]:
-    def build() -> SchemaExtension:
-        return SchemaExtension() if settings.DEBUG else factory()
-
-    return build
-
-
 def _should_mask(error: GraphQLError) -> bool:
     return not is_client_error(error)
 
 
-class HideSuggestions(SchemaExtension):
-    """Strips "Did you mean …" from error messages: it names fields, arguments and types a
-    client did not ask for. Through strawberry's public hooks: ``on_operation`` sees the result
-    of a query or mutation (validation errors included), ``on_stream_result`` each result of a
-    subscription, before either reaches the client."""
+class Limits(AddValidationRules):
+    """Depth, aliases and tokens (and, in production, no introspection) in one extension.
+
+    One extension instead of four: strawberry builds every extension and enters each of its
+    hooks per operation (py-spy: its extension set-up was a tenth of a stats request). The
+    rule classes are built once: ``QueryDepthLimiter`` and ``MaxAliasesLimiter`` define a new
+    rule class on every construction, and ``ValidationCache`` keys on the rule classes, so
+    per-request limiters would never hit the cache. The rules hold no state (graphql-core
+    instantiates them per validation).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(_DEBUG_RULES if settings.DEBUG else _PRODUCTION_RULES)
 
     def on_operation(self) -> Iterator[None]:
-        yield
+        self.execution_context.parse_options["max_tokens"] = MAX_TOKENS  # as MaxTokensLimiter
+        yield from super().on_operation()
+
+
+_DEBUG_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH, should_ignore=_ignore_introspection).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
+_PRODUCTION_RULES = [*_DEBUG_RULES, *DisableIntrospection().validation_rules]
+
+
+class MaskErrorsAndSuggestions(MaskErrors):
+    """Masks server errors and strips "Did you mean …" from client errors (it names fields,
+    arguments and types a client did not ask for), for a query's or mutation's result
+    (validation errors included) and for each result of a subscription."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=_should_mask, error_message=MASKED_MESSAGE)
+
+    def on_operation(self) -> Iterator[None]:
+        yield from super().on_operation()
         _strip(getattr(self.execution_context.result, "errors", None))
 
     def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
         _strip(getattr(result, "errors", None))
-        yield
+        yield from super().on_stream_result(result)
 
 
 def _strip(errors: list[GraphQLError] | None) -> None:
     for error in errors or ():
         if "Did you mean" in error.message:
             error.message = _SUGGESTION.sub("", error.message)
-
-
-class _BuiltOnce(AddValidationRules):
-    """A limiter's validation rules, built once and handed to a fresh extension per request.
-
-    QueryDepthLimiter and MaxAliasesLimiter define a new rule class on every construction;
-    ValidationCache keys on the rule classes, so per-request limiters would never hit the
-    cache. The rule classes hold no state (graphql-core instantiates them per validation).
-    """
-
-
-_DEPTH_RULES = QueryDepthLimiter(
-    max_depth=MAX_DEPTH, should_ignore=_ignore_introspection
-).validation_rules
-_ALIAS_RULES = MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -153,17 +159,19 @@ class StorableText(SchemaExtension):
         yield
 
 
+def _in_production(factory: Callable[[], SchemaExtension]) -> Callable[[], SchemaExtension]:
+    def build() -> SchemaExtension:
+        return SchemaExtension() if settings.DEBUG else factory()
+
+    return build
+
+
 EXTENSIONS: list[Callable[[], SchemaExtension]] = [
-    lambda: _BuiltOnce(_DEPTH_RULES),  # QueryDepthLimiter
-    lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-    lambda: _BuiltOnce(_ALIAS_RULES),  # MaxAliasesLimiter
-    _in_production(DisableIntrospection),
-    _in_production(HideSuggestions),
-    _in_production(
-        lambda: MaskErrors(should_mask_error=_should_mask, error_message=MASKED_MESSAGE)
-    ),
+    Limits,
+    _in_production(MaskErrorsAndSuggestions),
     lambda: ParserCache(maxsize=256),
     lambda: ValidationCache(maxsize=256),
     StorableText,  # after ValidationCache: its on_validate sets the errors this one extends
+    ReadRouting,  # replica or primary for the operation's reads (docs/decisions/0019)
     OperationMetrics,  # last: its hooks exit first, so it sees errors before MaskErrors
 ]

@@ -15,3 +15,7 @@ class UnknownSourceError(LedgerError):
 
 class InvalidJobError(LedgerError):
     """An operation asked for with parameters it cannot run with (unknown user, kind...)."""
+
+
+class ArchiveCorruptedError(LedgerError):
+    """An archive file is missing or does not match its recorded checksum: it is never read."""

@@ -3,11 +3,13 @@ that ``ledger.projections`` can name each projection's recompute)."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
+from django.db import models
 from django.db.models import Case, F, IntegerField, Max, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
@@ -21,8 +23,15 @@ from ledger.fold import (
     fold_totals,
     opponents_of,
 )
-from ledger.models import EventType, UserActivity
-from ledger.models.insights import GAME_COUNTER_FIELDS, HEAD_TO_HEAD_COUNTER_FIELDS
+from ledger.models import EventType, ProjectionBaseline, UserActivity
+from ledger.models.insights import (
+    GAME_COUNTER_FIELDS,
+    HEAD_TO_HEAD_COUNTER_FIELDS,
+    AchievementHolders,
+    HeadToHead,
+    UserGameStats,
+)
+from ledger.models.stats import COUNTER_FIELDS, UserProfileStats
 
 StatsValues = dict[str, Any]
 """A value for each of ``LIFETIME_STATS.fields``: every counter and ``last_activity_at``."""
@@ -52,6 +61,29 @@ def _sign() -> Case:
     )
 
 
+def add_baselines(
+    rows: ProjectionRows,
+    *,
+    model: type[models.Model],
+    counters: Collection[str],
+    latest: str,
+    user_ids: Collection[int] | None,
+) -> ProjectionRows:
+    """Add the fold of the archived events (``ProjectionBaseline``, I9) to rows recomputed from
+    the hot events; a row whose events were all archived comes from its baseline alone."""
+    stored = ProjectionBaseline.objects.filter(projection=model._meta.label_lower)
+    if user_ids is not None:
+        stored = stored.filter(user_id__in=list(user_ids))
+    for text, archived, archived_latest in stored.values_list("key", "counters", "latest"):
+        key = tuple(json.loads(text))
+        row = rows.setdefault(key, {**dict.fromkeys(counters, 0), latest: None})
+        for name, value in archived.items():
+            row[name] += int(value)
+        if archived_latest is not None and (row[latest] is None or archived_latest > row[latest]):
+            row[latest] = archived_latest
+    return rows
+
+
 def recompute_stats(user: Any) -> StatsValues:
     """What ``user``'s stats must be, from their events alone, in one grouped query.
 
@@ -62,7 +94,8 @@ def recompute_stats(user: Any) -> StatsValues:
 
 
 def recompute_stats_for(*, user_ids: Iterable[int]) -> dict[int, StatsValues]:
-    """The recomputed stats of many users at once (a reversal counts against its target's type)."""
+    """The recomputed stats of many users at once (a reversal counts against its target's type),
+    archived events by their baselines."""
     ids = list(user_ids)
     grouped = (
         UserActivity.objects.filter(user_id__in=ids)
@@ -80,12 +113,19 @@ def recompute_stats_for(*, user_ids: Iterable[int]) -> dict[int, StatsValues]:
         totals[user_id].append(KindTotal(row["kind"], row["net_count"], row["net_amount"]))
         if user_id not in last_seen or row["last"] > last_seen[user_id]:
             last_seen[user_id] = row["last"]
-    result: dict[int, StatsValues] = {}
+    rows: ProjectionRows = {}
     for user_id in ids:
         values: StatsValues = fold_totals(totals.get(user_id, []))
         values["last_activity_at"] = last_seen.get(user_id)
-        result[user_id] = values
-    return result
+        rows[(user_id,)] = values
+    add_baselines(
+        rows,
+        model=UserProfileStats,
+        counters=COUNTER_FIELDS,
+        latest="last_activity_at",
+        user_ids=ids,
+    )
+    return {user_id: rows[(user_id,)] for user_id in ids}
 
 
 def recompute_game_stats(user_ids: Collection[int] | None) -> ProjectionRows:
@@ -118,7 +158,13 @@ def recompute_game_stats(user_ids: Collection[int] | None) -> ProjectionRows:
         counters = fold_totals(kinds)
         rows[key] = {name: counters[name] for name in GAME_COUNTER_FIELDS}
         rows[key]["last_activity_at"] = latest[key]
-    return rows
+    return add_baselines(
+        rows,
+        model=UserGameStats,
+        counters=GAME_COUNTER_FIELDS,
+        latest="last_activity_at",
+        user_ids=user_ids,
+    )
 
 
 def recompute_head_to_head(user_ids: Collection[int] | None) -> ProjectionRows:
@@ -151,12 +197,18 @@ def recompute_head_to_head(user_ids: Collection[int] | None) -> ProjectionRows:
                 continue
             if row["last_match_at"] is None or timestamp > row["last_match_at"]:
                 row["last_match_at"] = timestamp
-    return found
+    return add_baselines(
+        found,
+        model=HeadToHead,
+        counters=HEAD_TO_HEAD_COUNTER_FIELDS,
+        latest="last_match_at",
+        user_ids=user_ids,
+    )
 
 
 def recompute_achievement_holders(user_ids: Collection[int] | None) -> ProjectionRows:
-    """Holders per achievement code from unlock events (of these users: their share; None: of
-    everyone not erased), in one grouped query."""
+    """Holders per achievement code from unlock events (of these users: their share of the hot
+    events; None: of everyone not erased, with the archive's baselines), in one grouped query."""
     events = UserActivity.objects.filter(
         user_id__isnull=False,
         event_type__in=(EventType.ACHIEVEMENT_UNLOCKED, EventType.REVERSAL),  # the type index
@@ -172,8 +224,20 @@ def recompute_achievement_holders(user_ids: Collection[int] | None) -> Projectio
         .values("code")
         .annotate(holders=Sum("sign"), last=Max("timestamp"))
     )
-    return {
+    found: ProjectionRows = {
         (row["code"],): {"holders": row["holders"], "last_unlocked_at": row["last"]}
         for row in grouped
         if achievement_of({"achievement_code": row["code"]}) is not None
     }
+    # The archive keeps this projection's baselines per user, keyed (user, code).
+    stored = ProjectionBaseline.objects.filter(projection=AchievementHolders._meta.label_lower)
+    if user_ids is not None:
+        stored = stored.filter(user_id__in=list(user_ids))
+    for text, archived, archived_latest in stored.values_list("key", "counters", "latest"):
+        _, code = json.loads(text)
+        row = found.setdefault((code,), {"holders": 0, "last_unlocked_at": None})
+        row["holders"] += int(archived.get("holders", 0))
+        latest = row["last_unlocked_at"]
+        if archived_latest is not None and (latest is None or archived_latest > latest):
+            row["last_unlocked_at"] = archived_latest
+    return found

@@ -28,3 +28,17 @@ def nightly_reconcile() -> dict[str, Any]:
 
     job, _ = run_job_now(kind="reconcile", parameters={"user_ids": None, "fix": True})
     return {"job": job.pk, "status": job.status}
+
+
+@shared_task(name="ledger.scheduled_archive")
+def scheduled_archive() -> dict[str, Any]:
+    """The daily archive (beat, 04:00 UTC): whole months older than ``LEDGER_ARCHIVE_AFTER_DAYS``,
+    recorded as a job; a day with no month to move does nothing."""
+    from django.conf import settings
+
+    from ledger.operations.archive import scheduled_before
+    from ledger.operations.jobs import run_job_now
+
+    before = scheduled_before(after_days=int(settings.LEDGER_ARCHIVE_AFTER_DAYS))
+    job, _ = run_job_now(kind="archive", parameters={"before": before.isoformat()})
+    return {"job": job.pk, "status": job.status}

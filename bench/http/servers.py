@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.api import ROOT, free_port, uvicorn_process
+from bench.api import ROOT, uvicorn_process
+from tests.support.services import free_port
 
 START_SECONDS = 60.0
 

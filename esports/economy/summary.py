@@ -14,6 +14,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 
 from ledger.models import EventType
+from ledger.routing import replica_read
 from ledger.selectors import ECONOMY_TYPES, standing_events
 
 
@@ -35,6 +36,7 @@ class EconomySummary:
         return self.earned - self.spent
 
 
+@replica_read
 def economy_summary(*, user_id: int) -> EconomySummary:
     """Coins earned and spent, in total and by reason, from the coin events that still stand."""
     grouped = (

@@ -17,6 +17,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 
 from ledger.models import EventType
+from ledger.routing import replica_read
 from ledger.selectors import Page, PageRequest, keyset_page, standing_events
 
 
@@ -39,6 +40,7 @@ def _count(event_type: str) -> Count:
     return Count("id", filter=Q(event_type=event_type))
 
 
+@replica_read
 def tournament_history_page(*, user_id: int, request: PageRequest) -> Page[TournamentParticipation]:
     """One row per tournament the user registered for, newest registration first.
 

@@ -15,8 +15,9 @@ from graphql_api.activity.types import (
     ActivityEdge,
     ActivityEvent,
     ActivityFilter,
+    FeedPageInfo,
 )
-from graphql_api.context import db, subject_of, viewer_of
+from graphql_api.context import db, load_subject, no_such_user, requested_user_id, viewer_of
 from graphql_api.errors import BadInput, NotFound
 from graphql_api.nodes.ids import parse_typed_id
 from graphql_api.pagination import encode_cursor, page_info, to_page_request
@@ -34,11 +35,17 @@ def feed_edge(row: dict[str, Any], node: ActivityEvent) -> ActivityEdge:
 
 
 def _feed_page(
-    *, viewer: Any, wanted: Wanted, **page: Any
+    *, viewer: Any, wanted: Wanted, user_id: int, **page: Any
 ) -> tuple[Page[dict[str, Any]], list[ActivityEvent | None]]:
-    """The page and its events with what the query asks of them (links, corrected events),
-    in one trip to Django's thread: one query per kind of object."""
-    rows = activity_feed_page(**page)
+    """The subject, the viewer's right to their feed, the page and its events with what the
+    query asks of them (links, corrected events), in one trip to Django's thread (a trip
+    costs about as much CPU as the page's query): one query per kind of object."""
+    subject = load_subject(user_id)
+    if subject is None:
+        raise no_such_user(user_id)
+    require_activity(viewer, owner_id=subject.user_id, activity_public=subject.activity_public)
+    include_economy = can_see_economy(viewer, owner_id=subject.user_id)
+    rows = activity_feed_page(user_id=subject.user_id, include_economy=include_economy, **page)
     events = linked_events(rows.rows, viewer=viewer, wanted=wanted, check_visibility=False)
     return rows, events
 
@@ -62,17 +69,13 @@ class ActivityQueries:
         request = to_page_request(
             kind=FEED_CURSOR, first=first, after=after, last=last, before=before
         )
-        subject = await subject_of(info, user_id)
-        viewer = viewer_of(info)
-        require_activity(viewer, owner_id=subject.user_id, activity_public=subject.activity_public)
         try:
             page, events = await db(_feed_page)(
-                viewer=viewer,
+                viewer=viewer_of(info),
                 wanted=wanted_of(info, ("edges", "node")),
-                user_id=subject.user_id,
+                user_id=requested_user_id(info, user_id),
                 request=request,
                 filters=filter.as_data() if filter else None,
-                include_economy=can_see_economy(viewer, owner_id=subject.user_id),
             )
         except InvalidFilterError as error:
             raise BadInput(str(error), field="filter") from None
@@ -82,7 +85,8 @@ class ActivityQueries:
             for row, event in zip(page.rows, events, strict=True)
             if event is not None
         ]
-        return ActivityConnection(edges=edges, page_info=page_info(page, [e.cursor for e in edges]))
+        position = page_info(page, [e.cursor for e in edges])
+        return ActivityConnection(edges=edges, page_info=FeedPageInfo(**vars(position)))
 
     @strawberry.field(
         description="One event by id (a global ID, or its deprecated numeric id), if the "

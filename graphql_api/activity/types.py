@@ -19,9 +19,11 @@ from strawberry.scalars import JSON
 
 from graphql_api.activity.links import Link
 from graphql_api.activity.loaders import RecordedAtByEventId
+from graphql_api.context import db
 from graphql_api.users.loaders import UsersById
 from graphql_api.users.types import DATABASE_ID_DEPRECATION, UserNode
 from ledger.models import EventType
+from ledger.selectors import archive_horizon
 
 strawberry.enum(EventType, name="ActivityEventType")  # registers the enum on the class
 
@@ -111,10 +113,23 @@ class ActivityEdge:
     node: ActivityEvent
 
 
+@strawberry.type(
+    description="A feed page's position, and where the feed ends: at the archive horizon."
+)
+class FeedPageInfo(PageInfo):
+    @strawberry.field(
+        description="Events that happened before this time were moved to the archive: the feed "
+        "ends there (hasNextPage false at the end of what is left), and the account's export "
+        "(exportMyData) includes them. Null when nothing was archived."
+    )
+    async def archived_before(self) -> datetime | None:
+        return await db(archive_horizon)()
+
+
 @strawberry.type(description="A page of a feed, newest first by (timestamp, id).")
 class ActivityConnection:
     edges: list[ActivityEdge]
-    page_info: PageInfo
+    page_info: FeedPageInfo
 
 
 @strawberry.input(description="Narrow a feed: some event types, and/or a [since, until) range.")

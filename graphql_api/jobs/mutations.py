@@ -13,6 +13,7 @@ from strawberry.types import Info
 from graphql_api.context import db, viewer_of
 from graphql_api.errors import BadInput, NotFound
 from graphql_api.jobs.types import (
+    ArchiveActivityInput,
     BackfillActivityInput,
     CancelLedgerJobInput,
     LedgerJobNode,
@@ -63,6 +64,14 @@ class JobMutations:
         return await _submit(
             LedgerJob.Kind.RECONCILE, {"user_ids": user_ids, "fix": input.fix}, viewer
         )
+
+    @strawberry.mutation(
+        description="Move whole months of old events to the archive's files (staff)."
+    )
+    async def archive_activity(self, info: Info, input: ArchiveActivityInput) -> LedgerJobNode:
+        viewer = viewer_of(info)
+        require_staff(viewer)
+        return await _submit(LedgerJob.Kind.ARCHIVE, {"before": input.before}, viewer)
 
     @strawberry.mutation(description="Erase a user from the ledger (GDPR Art. 17, staff).")
     async def anonymize_user(self, info: Info, input: UserIdInput) -> LedgerJobNode:

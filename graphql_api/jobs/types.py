@@ -133,5 +133,13 @@ class UserIdInput:
 
 
 @strawberry.input
+class ArchiveActivityInput:
+    before: str = strawberry.field(
+        description="YYYY-MM-DD, not in the future: the events of every whole month that ends "
+        "on or before it move to the archive."
+    )
+
+
+@strawberry.input
 class CancelLedgerJobInput:
     id: strawberry.ID

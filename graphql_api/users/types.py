@@ -16,6 +16,7 @@ from graphql_api.errors import BadInput
 from graphql_api.nodes.fields import ColumnField, instances_of
 from graphql_api.nodes.ids import USER_TYPE
 from graphql_api.permissions import require_activity
+from graphql_api.social.types import UserFollows
 from graphql_api.stats.types import GameStats, MatchOutcome, RecentResult, UserStats
 from graphql_api.tournaments.loaders import MatchesById
 from graphql_api.users.loaders import GamesByUserId, StatsByUserId, UsersById
@@ -63,7 +64,7 @@ async def _load_profile(info: Info, user: Any) -> UserProfile:
     name=USER_TYPE,
     description="A player. Its id is a global ID; every userId argument takes it.",
 )
-class UserNode(relay.Node):
+class UserNode(UserFollows, relay.Node):
     is_type_of = instances_of(get_user_model())
 
     username: str

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0005_job_leases'),
+        ('ledger', '0200_archive'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

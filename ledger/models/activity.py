@@ -53,10 +53,25 @@ def unguarded_event_writes() -> Iterator[None]:
         _unguarded.reset(token)
 
 
+_archiving: ContextVar[bool] = ContextVar("ledger_archive_removal", default=False)
+
+
+@contextlib.contextmanager
+def archived_event_removal() -> Iterator[None]:
+    """Open the model-layer guard for one thing: the archive removing the rows it has moved to
+    a file (``Recorder.remove_archived``), in the transaction that records them as archived."""
+    token = _archiving.set(True)
+    try:
+        yield
+    finally:
+        _archiving.reset(token)
+
+
 def _refuse(action: str) -> NoReturn:
     raise ImmutableEventError(
         f"UserActivity rows are append-only: {action} is refused. Record events through "
-        "ledger.services.recording.record_activity; erase a user with anonymize_user."
+        "ledger.services.recording.record_activity; erase a user with anonymize_user; move old "
+        "events to the archive with archive_activity."
     )
 
 
@@ -71,8 +86,10 @@ class UserActivityQuerySet(models.QuerySet["UserActivity"]):
     def delete(self) -> NoReturn:
         _refuse("QuerySet.delete()")
 
-    def _raw_delete(self, using: Any) -> NoReturn:
-        _refuse("deletion")
+    def _raw_delete(self, using: Any) -> int:
+        if not _archiving.get():
+            _refuse("deletion")
+        return int(super()._raw_delete(using))
 
     def bulk_update(self, objs: Any, fields: Any, batch_size: Any = None) -> NoReturn:
         _refuse("bulk_update()")

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 
 class LedgerJob(models.Model):
-    """One run of an operation (backfill, reconcile, export, anonymize), from a command or the API.
+    """One run of an operation (backfill, reconcile, export, anonymize, archive), from a command
+    or the API.
 
     Parameters and results hold no personal data: an erased user appears only as the opaque id
     of their erased subject.
@@ -24,6 +25,7 @@ class LedgerJob(models.Model):
         RECONCILE = "reconcile", "Reconcile"
         EXPORT = "export", "GDPR export"
         ANONYMIZE = "anonymize", "GDPR anonymization"
+        ARCHIVE = "archive", "Archive"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -3,8 +3,9 @@
 Export streams one JSON document, event by event from a server-side iterator, so a long history
 never sits in memory. Anonymization is the one audited way through the immutability guard (I4):
 it re-points the user's events to an ``ErasedSubject``, scrubs their name from every event that
-mentions them, deletes their rows of every projection and rewrites the shared rows they counted
-in (rarity), all in one transaction. Convergence skips erased
+mentions them, deletes their rows of every projection (and rewrites the shared rows they counted
+in: rarity), and rewrites the archive files likewise (I9), all in one transaction. Convergence
+skips erased
 digests, so no later backfill, reconcile or re-save records anything for them again; a save
 running at the same moment is ordered against the erasure by a lock on the user's row
 (``Recorder.hold_users``), so it cannot slip its events in after the re-pointing.
@@ -12,9 +13,11 @@ running at the same moment is ordered against the erasure by a lock on the user'
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, TextIO
 
 from django.contrib.auth import get_user_model
@@ -22,11 +25,23 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q, QuerySet, Subquery
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
+from ledger.archive import files
+from ledger.archive.baselines import forget_user
+from ledger.archive.storage import archive_storage
 from ledger.fold import Key
-from ledger.models import ErasedSubject, UserActivity, UserProfileStats
+from ledger.models import (
+    ArchivedEvent,
+    ArchivedFile,
+    ErasedSubject,
+    UserActivity,
+    UserProfileStats,
+)
 from ledger.models.activity import unguarded_event_writes
 from ledger.models.erasure import user_digest
+from ledger.personal_data import all_personal_data
 from ledger.projections import LIFETIME_STATS, PROJECTIONS, CounterProjection
 from ledger.recorders import recorder
 
@@ -55,10 +70,13 @@ def _dumps(value: Any) -> str:
 def export_user_activity(
     *, user: AbstractBaseUser, out: TextIO, chunk_size: int = EXPORT_CHUNK
 ) -> int:
-    """Write ``{"user", "stats", "projections", "events"}`` for ``user`` to ``out``; return how
-    many events. ``projections`` holds the user's rows of every other projection, by its name.
+    """Write ``{"user", "stats", "projections", <each app's personal data>, "events"}`` for
+    ``user`` to ``out``; return how many events. ``projections`` holds the user's rows of every
+    other projection, by its name.
 
-    Every event is included, reversals too, oldest first, read with ``iterator(chunk_size)``.
+    Every event is included, reversals too, oldest first: the archived ones (from files whose
+    checksums match, or ``ArchiveCorruptedError`` before anything is written), then the hot
+    ones, read with ``iterator(chunk_size)``.
     """
     stats = UserProfileStats.objects.filter(user_id=user.pk).values(*LIFETIME_STATS.fields).first()
     about = {
@@ -76,16 +94,21 @@ def export_user_activity(
         for projection in PROJECTIONS
         if projection is not LIFETIME_STATS and projection.owner is not None
     }
+    apps_data = "".join(
+        f", {_dumps(data.name)}: {_dumps(data.export(user_id=user.pk))}"
+        for data in all_personal_data()
+    )
+    archived = _archived_events(user.pk)  # read (and verified) before anything is written
     head = f'{{"user": {_dumps(about)}, "stats": {_dumps(stats)}, '
-    out.write(head + f'"projections": {_dumps(projections)}, "events": [')
-    events = (
+    out.write(head + f'"projections": {_dumps(projections)}{apps_data}, "events": [')
+    hot = (
         UserActivity.objects.filter(user_id=user.pk)
         .order_by("timestamp", "id")
         .values(*_EVENT_FIELDS)
         .iterator(chunk_size=chunk_size)
     )
     count = 0
-    for event in events:
+    for event in itertools.chain(archived, hot):
         out.write((", " if count else "") + _dumps(event))
         count += 1
     out.write("]}\n")
@@ -109,7 +132,7 @@ def anonymize_user(*, user: AbstractBaseUser, public_id: uuid.UUID | None = None
         shared = _global_keys(user.pk)  # read while the events are still the user's
         with recorder().erasure_allowed(), unguarded_event_writes():
             candidates = _candidate_events(user_id=user.pk, subject=subject)
-            names = _personal_strings(user, candidates)
+            names = _personal_strings(user, candidates) | _archived_names(user.pk)
             rewrites: dict[int, Any] = {}
             for pk, metadata in candidates.values_list("id", "metadata").iterator(EXPORT_CHUNK):
                 scrubbed, changed = _scrub(metadata, user_id=user.pk, names=names, subject=subject)
@@ -118,7 +141,11 @@ def anonymize_user(*, user: AbstractBaseUser, public_id: uuid.UUID | None = None
             for pk, metadata in rewrites.items():
                 UserActivity.objects.filter(pk=pk).update(metadata=metadata)
             UserActivity.objects.filter(user_id=user.pk).update(user=None, erased_subject=subject)
+        forget_user(user.pk)  # first: the shared rows are recomputed without their baselines
         _erase_projection_rows(user.pk, shared)
+        for data in all_personal_data():
+            data.erase(user_id=user.pk)
+        _erase_from_archive(user_id=user.pk, names=names, subject=subject)
     return subject
 
 
@@ -153,6 +180,92 @@ def _erase_projection_rows(user_id: int, shared: dict[CounterProjection, list[Ke
         for column in projection.mentions:
             named |= Q(**{column: user_id})
         manager.filter(named).delete()
+
+
+def _archived_events(user_id: int) -> list[dict[str, Any]]:
+    """The user's archived events as export rows, oldest first, from the files of the months
+    that hold any (``ArchivedEvent`` tells which)."""
+    months = (
+        ArchivedEvent.objects.filter(user_id=user_id)
+        .annotate(month=TruncMonth("timestamp"))
+        .order_by()
+        .values_list("month", flat=True)
+        .distinct()
+    )
+    wanted = {month.date() if isinstance(month, datetime) else month for month in months}
+    if not wanted:
+        return []
+    storage = archive_storage()
+    rows = [
+        {name: row[name] for name in _EVENT_FIELDS}
+        for archived in ArchivedFile.objects.filter(month__in=wanted).order_by("month", "part")
+        for row in files.read_rows(storage, archived)
+        if row["user_id"] == user_id
+    ]
+    rows.sort(key=lambda row: (row["timestamp"], row["id"]))
+    return rows
+
+
+def _archived_names(user_id: int) -> set[str]:
+    """Every name the archived metadata gave the user, read from every file (each verified
+    first: a corrupted file stops the erasure before anything changed). Locks the file list."""
+    names: set[str] = set()
+    storage = archive_storage()
+    for archived in ArchivedFile.objects.select_for_update().order_by("month", "part"):
+        for row in files.read_rows(storage, archived):
+            for person in _people(row["metadata"], user_id):
+                for key in ("username", "display_name", "email"):
+                    if isinstance(person.get(key), str) and person[key].strip():
+                        names.add(person[key])
+    return names
+
+
+def _erase_from_archive(*, user_id: int, names: set[str], subject: ErasedSubject) -> None:
+    """Rewrite every archive file that holds the user or a name of theirs, as the hot rows are
+    rewritten (new revisions, new checksums); re-point their once-keys; drop their baselines.
+
+    Every file was verified already (``_archived_names``). The replaced files are deleted once
+    the erasure has committed; a new file of an erasure that rolled back is unlisted, and
+    overwritten by the next one."""
+    ArchivedEvent.objects.filter(user_id=user_id).update(user_id=None, erased_subject=subject)
+    forget_user(user_id)
+    listed = list(ArchivedFile.objects.select_for_update().order_by("month", "part"))
+    storage = archive_storage()
+    replaced: list[str] = []
+    for archived in listed:
+        changed = False
+
+        def scrubbed(archived: ArchivedFile = archived) -> Iterator[dict[str, Any]]:
+            nonlocal changed
+            for row in files.read_rows(storage, archived):
+                metadata, touched = _scrub(
+                    row["metadata"], user_id=user_id, names=names, subject=subject
+                )
+                if row["user_id"] == user_id:
+                    row["user_id"], row["erased_subject_id"] = None, subject.pk
+                    touched = True
+                changed = changed or touched
+                row["metadata"] = metadata
+                yield row
+
+        name = files.file_name(archived.month, archived.part, archived.revision + 1)
+        rows, sha256 = files.write_rows(storage, name, scrubbed())
+        if not changed:
+            storage.delete(name)
+            continue
+        replaced.append(archived.name)
+        archived.name, archived.sha256, archived.rows = name, sha256, rows
+        archived.revision += 1
+        archived.rewritten_at = timezone.now()
+        archived.save(update_fields=["name", "sha256", "rows", "revision", "rewritten_at"])
+
+    def publish() -> None:
+        for old in replaced:
+            storage.delete(old)
+        files.write_manifest(storage)
+
+    if replaced:
+        transaction.on_commit(publish)
 
 
 def _lock_user(user_id: int) -> None:

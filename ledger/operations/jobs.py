@@ -30,6 +30,7 @@ from ledger.exceptions import InvalidJobError, LedgerError
 from ledger.models import ErasedSubject, LedgerJob
 from ledger.models.erasure import user_digest
 from ledger.operations import leases
+from ledger.operations.archive import archive_activity, parse_before
 from ledger.operations.backfill import backfill_activity, resolve_sources
 from ledger.operations.gdpr import anonymize_user, export_user_activity
 from ledger.operations.progress import OperationStopped, ProgressCallback
@@ -142,6 +143,8 @@ def prepare_job(*, kind: str, parameters: dict[str, Any], requested_by: Any | No
         if requested_by is not None and requested_by.pk == user.pk:
             stored["requested_by"] = "subject"
         return PreparedJob(kind, stored, user_id=user.pk, subject_digest=user_digest(user.pk))
+    if kind == Kind.ARCHIVE:
+        return PreparedJob(kind, {"before": parse_before(parameters.get("before")).isoformat()})
     valid = ", ".join(Kind.values)
     raise InvalidJobError(f"Unknown job kind {kind!r}. Valid kinds: {valid}.")
 
@@ -414,9 +417,17 @@ def _forget_in_jobs(*, user_id: int, subject: ErasedSubject, keep: int) -> None:
             job.save(update_fields=["parameters", "result"])
 
 
+def _run_archive(
+    job: LedgerJob, _: int | None, track: ProgressCallback, __: TextIO | None
+) -> tuple[dict[str, Any], Any]:
+    report = archive_activity(before=parse_before(job.parameters["before"]), progress=track)
+    return report.as_dict(), report
+
+
 _RUNNERS: dict[str, Runner] = {
     Kind.BACKFILL: _run_backfill,
     Kind.RECONCILE: _run_reconcile,
     Kind.EXPORT: _run_export,
     Kind.ANONYMIZE: _run_anonymize,
+    Kind.ARCHIVE: _run_archive,
 }

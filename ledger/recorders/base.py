@@ -13,12 +13,14 @@ from typing import Any, ClassVar, TypeVar
 
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Exists, OuterRef
 from django.db.models.expressions import Expression
 from django.utils import timezone
 
 from ledger.drafts import InsertedEvent, NewEvent
 from ledger.fold import Delta, Key
-from ledger.models import UserActivity
+from ledger.models import ArchivedEvent, UserActivity
+from ledger.models.activity import archived_event_removal
 from ledger.projections import CounterProjection
 
 M = TypeVar("M", bound=models.Model)
@@ -288,6 +290,42 @@ class Recorder(ABC):
     def erasure_allowed(self) -> AbstractContextManager[None]:
         """Open the database's own guard of the events (I4) for the audited erasure, inside its
         transaction."""
+
+    # --- The archive (docs/decisions/0017) ------------------------------------------------------
+
+    def keep_archived_keys(self, *, start: datetime, end: datetime) -> int:
+        """Copy the once-keys of the hot events of [start, end) into ``ArchivedEvent``, in one
+        INSERT … SELECT (one snapshot: what the archive of the month then takes); how many."""
+        columns = [str(field.column) for field in ArchivedEvent._meta.concrete_fields]
+        hot = (
+            UserActivity.objects.filter(timestamp__gte=start, timestamp__lt=end)
+            .order_by()
+            .values_list(*columns)
+        )
+        select, params = hot.query.sql_with_params()
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self.table(ArchivedEvent)} ({self.names(columns)}) {select}", params
+            )
+            return int(cursor.rowcount)
+
+    def remove_archived(self, *, start: datetime, end: datetime) -> int:
+        """Take out of the hot table the events of [start, end) that the archive has recorded
+        (``ArchivedEvent``), in the archiving transaction; return how many. Only rows the archive
+        holds go: an event recorded into the month while it was being written stays hot."""
+        archived = ArchivedEvent.objects.filter(
+            timestamp__gte=start, timestamp__lt=end, pk=OuterRef("pk")
+        )
+        rows = UserActivity.objects.filter(timestamp__gte=start, timestamp__lt=end).filter(
+            Exists(archived)
+        )
+        with self.archive_removal_allowed(), archived_event_removal():
+            return rows._raw_delete(self.connection.alias)
+
+    @abstractmethod
+    def archive_removal_allowed(self) -> AbstractContextManager[None]:
+        """Open the database's own guard of the events (I4) for the archive's removal, inside
+        its transaction."""
 
     # --- Reading in batches --------------------------------------------------------------------
 

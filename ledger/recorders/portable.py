@@ -52,6 +52,11 @@ class PortableRecorder(Recorder):
         """Nothing to open: the model layer is SQLite's only guard of the events."""
         yield
 
+    @contextlib.contextmanager
+    def archive_removal_allowed(self) -> Iterator[None]:
+        """Nothing to open: the model layer is SQLite's only guard of the events."""
+        yield
+
     def in_values(self, model: type[models.Model], field: str, values: Collection[Any]) -> Q:
         return Q(**{f"{field}__in": list(values)})
 

@@ -74,6 +74,16 @@ class PostgreSQLRecorder(Recorder):
         with self.connection.cursor() as cursor:
             cursor.execute("SET LOCAL ledger.erasure = 'off'")
 
+    @contextlib.contextmanager
+    def archive_removal_allowed(self) -> Iterator[None]:
+        """``SET LOCAL ledger.archive`` on for the block (the immutability trigger lets it
+        delete, migration 0200), off again after it."""
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET LOCAL ledger.archive = 'on'")
+        yield
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET LOCAL ledger.archive = 'off'")
+
     def in_values(self, model: type[models.Model], field: str, values: Collection[Any]) -> RawSQL:
         """``= ANY`` of one text parameter (integers joined by commas, other values as a JSON
         array), where a batch of 2,000 ids otherwise builds, parses and quotes 2,000

@@ -3,6 +3,7 @@
 - ``paging``: page requests, positions, and the one keyset bound (``seek``) every page uses;
 - ``events``: which events a read counts (those that still stand; the coin events);
 - ``feed``: a user's activity feed and single events;
+- ``merged``: one feed merged from many users' feeds (a following feed);
 - ``stats``: a user's lifetime stats with derived rates;
 - ``periods``: stats by year, month or week, of every game or one;
 - ``games``: per-game stats;
@@ -26,6 +27,7 @@ from ledger.selectors.feed import (
     activity_events,
     activity_feed_page,
     activity_feed_query,
+    archive_horizon,
     is_economy_row,
     recorded_at,
     reversed_type,
@@ -47,6 +49,7 @@ from ledger.selectors.leaderboards import (
     leaderboard_position,
     leaderboard_query,
 )
+from ledger.selectors.merged import merged_feed_page
 from ledger.selectors.paging import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -96,6 +99,7 @@ __all__ = [
     "activity_events",
     "activity_feed_page",
     "activity_feed_query",
+    "archive_horizon",
     "existing_user_stats",
     "game_stats",
     "games_by_user",
@@ -108,6 +112,7 @@ __all__ = [
     "leaderboard_query",
     "ledger_job",
     "ledger_jobs_page",
+    "merged_feed_page",
     "page_request",
     "player_count",
     "recent_results",

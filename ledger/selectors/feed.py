@@ -1,4 +1,7 @@
-"""A user's activity feed: keyset pages of their events as rows of the event's own columns."""
+"""A user's activity feed: keyset pages of their events as rows of the event's own columns.
+
+The feed ends at the archive horizon: events before it are in the archive's files (I9), which
+``export_user_activity`` reads; ``archive_horizon`` says where that is (docs/decisions/0018)."""
 
 from __future__ import annotations
 
@@ -8,8 +11,10 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from ledger.archive.files import horizon
 from ledger.filters import ActivityFilter, apply_filter
 from ledger.models import EventType, UserActivity
+from ledger.routing import replica_read
 from ledger.selectors.events import ECONOMY_TYPES, NON_ECONOMY_TYPES
 from ledger.selectors.paging import Page, PageRequest, keyset_page, keyset_query
 
@@ -35,6 +40,7 @@ FEED_ORDER = ("-timestamp", "-id")
 REVERSED_TYPE = "metadata__reverses__event_type"
 
 
+@replica_read
 def activity_feed_page(
     *,
     user_id: int,
@@ -76,14 +82,26 @@ def _feed(
     if filters:
         queryset = apply_filter(ActivityFilter, data=filters, queryset=queryset)
     if not include_economy:
-        # Fail closed: a correction is shown only when its metadata proves it cancels a
-        # non-economy event. A row filter on the scanned rows, not a join.
-        queryset = queryset.exclude(event_type__in=ECONOMY_TYPES).exclude(
-            Q(event_type=EventType.REVERSAL) & ~Q(**{f"{REVERSED_TYPE}__in": NON_ECONOMY_TYPES})
-        )
+        queryset = without_economy(queryset)
     return queryset.values(*FEED_FIELDS)
 
 
+def without_economy(queryset: QuerySet[UserActivity]) -> QuerySet[UserActivity]:
+    """``queryset`` without coin events and the corrections of coin events.
+
+    Fail closed: a correction is shown only when its metadata proves it cancels a non-economy
+    event. A row filter on the scanned rows, not a join."""
+    return queryset.exclude(event_type__in=ECONOMY_TYPES).exclude(
+        Q(event_type=EventType.REVERSAL) & ~Q(**{f"{REVERSED_TYPE}__in": NON_ECONOMY_TYPES})
+    )
+
+
+def archive_horizon() -> datetime | None:
+    """Events before this were moved to the archive (None: none were): the feed ends there."""
+    return horizon()
+
+
+@replica_read
 def activity_event(*, event_id: int) -> dict[str, Any] | None:
     """One event as a feed row, with the cancelled event's type read from that row itself
     (the caller decides whether the viewer may see it)."""
@@ -94,6 +112,7 @@ def activity_event(*, event_id: int) -> dict[str, Any] | None:
     )
 
 
+@replica_read
 def activity_events(*, event_ids: Collection[int]) -> dict[int, dict[str, Any]]:
     """Events by id as feed rows, with when each was recorded and (for a correction) the type
     of the event it cancels, in one query (node refetches and corrections' targets, batched)."""
@@ -103,6 +122,7 @@ def activity_events(*, event_ids: Collection[int]) -> dict[int, dict[str, Any]]:
     return {row["id"]: row for row in rows}
 
 
+@replica_read
 def recorded_at(*, event_ids: Collection[int]) -> dict[int, datetime]:
     """When the ledger learned of each event (``created_at``, I7), for a page at once: a feed
     row does not carry it."""

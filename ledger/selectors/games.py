@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ledger.models import UserGameStats
 from ledger.projections import GAME_STATS, LIFETIME_STATS
+from ledger.routing import replica_read
 from ledger.selectors.stats import StatsRow, with_derived
 
 
@@ -25,6 +26,7 @@ def _as_stats(values: dict[str, object]) -> StatsRow:
     return with_derived(row)
 
 
+@replica_read
 def game_stats(*, user_id: int, game: str) -> StatsRow:
     """A player's stats in one game, by the (user, game) key; zeros where they never played it."""
     row = (
@@ -33,6 +35,7 @@ def game_stats(*, user_id: int, game: str) -> StatsRow:
     return _as_stats(row or {**dict.fromkeys(GAME_STATS.counters, 0), GAME_STATS.latest: None})
 
 
+@replica_read
 def games_by_user(*, user_ids: Collection[int]) -> dict[int, list[GameStats]]:
     """Each player's games, by name, in one query (a page of players)."""
     rows = (

@@ -13,6 +13,7 @@ from django.db.models.functions import Cast
 
 from ledger.models import UserProfileStats
 from ledger.projections import LIFETIME_STATS
+from ledger.routing import replica_read
 from ledger.selectors.paging import Page, seek
 from ledger.selectors.stats import StatsRow, ratio, with_derived
 
@@ -46,6 +47,7 @@ class BoardPosition:
     rank: int
 
 
+@replica_read
 def leaderboard_page(
     *, board: Board, first: int, after: BoardPosition | None = None
 ) -> Page[LeaderboardRow]:

@@ -11,6 +11,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth, TruncWeek, TruncYear
 
 from ledger.fold import KindTotal, fold_totals
+from ledger.routing import replica_read
 from ledger.selectors.events import standing_events
 
 Period = Literal["year", "month", "week"]
@@ -24,6 +25,7 @@ class PeriodStats:
     counters: dict[str, int]
 
 
+@replica_read
 def stats_by_period(
     *,
     user_id: int,

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import connection, models, transaction
+from django.db.models import BooleanField, Value
 from django.utils import timezone
 
 from ledger.drafts import EventDraft, NewEvent, RecordedEvent
-from ledger.models import ErasedSubject, EventType, UserActivity
+from ledger.models import ArchivedEvent, ErasedSubject, EventType, UserActivity
 from ledger.models.erasure import user_digest
 from ledger.recorders import recorder
 from ledger.services.recording import record_activity
@@ -32,6 +33,8 @@ class _Recorded:
     occurrence: int
     amount: int
     timestamp: Any
+    archived: bool = False
+    """Moved to the archive: it stands as recorded and is never reversed (decision 0017)."""
 
 
 @dataclass
@@ -116,10 +119,11 @@ def plan_translations(
             wanted.setdefault((draft.event_type, draft.user_id), draft)
         # An event is held when its kind and user are wanted with the same amount: a corrected
         # amount (a transaction edited from 500 to 300) is a changed outcome like a new winner.
+        # An archived event is held whatever the row says now: corrections stop at the archive.
         stale = {
             key
             for key, event in active.items()
-            if key not in wanted or wanted[key].amount != event.amount
+            if not event.archived and (key not in wanted or wanted[key].amount != event.amount)
         }
         for key, event in active.items():  # in recorded order: a stable feed
             if key in stale:
@@ -193,36 +197,52 @@ def _reversal_of(event: _Recorded, source_name: str, source_id: int, now: Any) -
 def _recorded_by_source_id(
     source_name: str, source_ids: list[int]
 ) -> dict[int, tuple[dict[tuple[str, int], _Recorded], Counter[tuple[str, int]]]]:
-    """Per source row: its standing events by (type, user), and how many of each were reversed."""
-    rows = (
-        UserActivity.objects.filter(
-            recorder().in_values(UserActivity, "source_id", source_ids),
-            # The bounds keep the lookup an index range scan even when the planner's statistics
-            # are stale (a freshly backfilled table): a batch's ids are one keyset range.
-            source_id__gte=min(source_ids),
-            source_id__lte=max(source_ids),
-            source_model=source_name,
-            user__isnull=False,
-        )
-        .order_by("id")  # reversals then follow the order their targets were recorded in
-        .values_list(
-            "id",
-            "source_id",
-            "event_type",
-            "user_id",
-            "occurrence",
-            "amount",
-            "timestamp",
-            "reverses_id",
-        )
+    """Per source row: its standing events by (type, user), and how many of each were reversed;
+    archived events count as recorded (I2, I9). One statement reads both tables (UNION ALL), so
+    a live save costs no extra round trip, and both are read in one snapshot of the statement:
+    an archive run's move commits wholly before or after it."""
+    filters = {
+        # The bounds keep the lookup an index range scan even when the planner's statistics
+        # are stale (a freshly backfilled table): a batch's ids are one keyset range.
+        "source_id__gte": min(source_ids),
+        "source_id__lte": max(source_ids),
+        "source_model": source_name,
+        "user_id__isnull": False,
+    }
+    columns = (
+        "id",
+        "source_id",
+        "event_type",
+        "user_id",
+        "occurrence",
+        "amount",
+        "timestamp",
+        "reverses_id",
     )
+    hot = UserActivity.objects.filter(
+        recorder().in_values(UserActivity, "source_id", source_ids), **filters
+    )
+    archived = ArchivedEvent.objects.filter(
+        recorder().in_values(ArchivedEvent, "source_id", source_ids), **filters
+    )
+    moved = Value(True, output_field=BooleanField())
+    kept = Value(False, output_field=BooleanField())
+    both = (
+        hot.order_by()
+        .annotate(moved=kept)
+        .values_list(*columns, "moved")
+        .union(archived.order_by().annotate(moved=moved).values_list(*columns, "moved"), all=True)
+    )
+    rows = sorted(both)  # by id: reversals then follow the order their targets were recorded in
     events: dict[int, list[_Recorded]] = defaultdict(list)
     reversed_ids: set[int] = set()
-    for pk, source_id, event_type, user_id, occurrence, amount, ts, reverses_id in rows:
+    for pk, source_id, event_type, user_id, occurrence, amount, ts, reverses_id, moved in rows:
         if reverses_id is not None:
             reversed_ids.add(reverses_id)
         else:
-            events[source_id].append(_Recorded(pk, event_type, user_id, occurrence, amount, ts))
+            events[source_id].append(
+                _Recorded(pk, event_type, user_id, occurrence, amount, ts, archived=moved)
+            )
     result: dict[int, tuple[dict[tuple[str, int], _Recorded], Counter[tuple[str, int]]]] = {}
     for source_id, source_events in events.items():
         active: dict[tuple[str, int], _Recorded] = {}

@@ -28,6 +28,7 @@ GOALS = {
     "backfill": 2,
     "feed": 5,  # first, deep ≤ 5x; deep ÷ first ≤ 1.2 (schema, HTTP); 10x faster than the peer
     "stats": 1,
+    "following": 2,  # first and deep page ≤ 3x one player's feed page
 }
 
 

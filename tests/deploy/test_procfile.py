@@ -29,12 +29,12 @@ from typing import Any
 import psycopg
 import pytest
 from django.conf import settings
-from gql import Client, gql
-from gql.transport.websockets import WebsocketsTransport
+from gql import gql
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import processes, services
 from tests.support.processes import run_python
+from tests.support.servers import subscription_client
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(150)]
 
@@ -246,18 +246,6 @@ def deployment(fresh_database: str, tmp_path: Path) -> Iterator[Deployment]:
             if running.owns(pid):  # a pid reused by someone else's process is left alone
                 os.kill(pid, signal.SIGKILL)
         redis_client.Redis.from_url(redis, socket_timeout=5).flushdb()
-
-
-def subscription_client(url: str, token: str) -> Client:
-    transport = WebsocketsTransport(
-        url=url,
-        init_payload={"Authorization": f"Bearer {token}"},
-        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
-        connect_timeout=WAIT,
-        close_timeout=5,
-        ping_interval=None,
-    )
-    return Client(transport=transport, fetch_schema_from_transport=False)
 
 
 def test_procfile_runs_the_ledger_across_processes_and_stops_cleanly(deployment: Deployment):

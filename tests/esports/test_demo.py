@@ -15,89 +15,21 @@ from ledger.services.stats import recompute_stats
 pytestmark = pytest.mark.django_db
 
 
-def _zero(**counters: int) -> dict[str, int]:
-    return {**dict.fromkeys(COUNTER_FIELDS, 0), **counters}
-
-
+# One row per player, one column per counter in COUNTER_FIELDS' order:
+#   tournaments registered, played, completed, won, runner-up, top 4; matches played, won, lost;
+#   coins earned, spent; achievements; teams created, joined, current.
+# Erin was a no-show in the solo tournament: registered, never played it.
+# Frank left his team after the tournament: his results stand, his membership ended.
+EXPECTED_ROWS: dict[str, tuple[int, ...]] = {
+    "alice": (  2,   2,   2,   2,   0,   0,   3,   3,   0, 1000, 100,   2,   1,   1,   1),
+    "bob":   (  2,   2,   2,   1,   1,   0,   3,   1,   1,  500, 100,   1,   0,   1,   1),
+    "carol": (  2,   2,   2,   0,   1,   1,   2,   0,   1,  250, 400,   0,   1,   1,   1),
+    "dave":  (  2,   2,   2,   0,   1,   1,   2,   0,   2,  250, 100,   0,   0,   1,   1),
+    "erin":  (  2,   1,   1,   1,   0,   0,   1,   1,   0,    0, 100,   0,   0,   1,   1),
+    "frank": (  1,   1,   1,   0,   1,   0,   1,   0,   1,    0,   0,   0,   0,   1,   0),
+}  # fmt: skip
 EXPECTED = {
-    "alice": _zero(
-        tournaments_registered=2,
-        tournaments_played=2,
-        tournaments_completed=2,
-        tournaments_won=2,
-        matches_played=3,
-        matches_won=3,
-        total_earned=1000,
-        total_spent=100,
-        achievements_count=2,
-        teams_created=1,
-        teams_joined=1,
-        current_teams_count=1,
-    ),
-    "bob": _zero(
-        tournaments_registered=2,
-        tournaments_played=2,
-        tournaments_completed=2,
-        tournaments_won=1,
-        tournaments_runner_up=1,
-        matches_played=3,
-        matches_won=1,
-        matches_lost=1,
-        total_earned=500,
-        total_spent=100,
-        achievements_count=1,
-        teams_joined=1,
-        current_teams_count=1,
-    ),
-    "carol": _zero(
-        tournaments_registered=2,
-        tournaments_played=2,
-        tournaments_completed=2,
-        tournaments_runner_up=1,
-        tournaments_top4=1,
-        matches_played=2,
-        matches_lost=1,
-        total_earned=250,
-        total_spent=400,
-        teams_created=1,
-        teams_joined=1,
-        current_teams_count=1,
-    ),
-    "dave": _zero(
-        tournaments_registered=2,
-        tournaments_played=2,
-        tournaments_completed=2,
-        tournaments_runner_up=1,
-        tournaments_top4=1,
-        matches_played=2,
-        matches_lost=2,
-        total_earned=250,
-        total_spent=100,
-        teams_joined=1,
-        current_teams_count=1,
-    ),
-    # Erin was a no-show in the solo tournament: registered, never played it.
-    "erin": _zero(
-        tournaments_registered=2,
-        tournaments_played=1,
-        tournaments_completed=1,
-        tournaments_won=1,
-        matches_played=1,
-        matches_won=1,
-        total_spent=100,
-        teams_joined=1,
-        current_teams_count=1,
-    ),
-    # Frank left his team after the tournament: his results stand, his membership ended.
-    "frank": _zero(
-        tournaments_registered=1,
-        tournaments_played=1,
-        tournaments_completed=1,
-        tournaments_runner_up=1,
-        matches_played=1,
-        matches_lost=1,
-        teams_joined=1,
-    ),
+    name: dict(zip(COUNTER_FIELDS, row, strict=True)) for name, row in EXPECTED_ROWS.items()
 }
 
 

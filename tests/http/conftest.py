@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 
 from tests.support import services
-from tests.support.servers import start_uvicorn
+from tests.support.servers import start_uvicorn, stop
 
 
 @dataclass
@@ -131,11 +131,4 @@ def start_worker(live_server_env: dict[str, str]) -> Iterator[Callable[..., Live
         return LiveServer(url=f"http://127.0.0.1:{port}", process=process)
 
     yield start
-    for process in started:
-        process.terminate()
-    for process in started:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    stop(started)

@@ -4,14 +4,18 @@ in its middleware, one lent thread per request, and every other path on Django's
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+from collections.abc import Callable
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import request_finished, request_started
+from django.db import connection, connections
 from django.test import Client
 
-from config.handlers import ApiHandler, PagesHandler, RequestThreads
+from config.handlers import ApiHandler, ApiThread, PagesHandler, RequestThread, RequestThreads
 from graphql_api.auth.tokens import issue_api_token
 from tests.factories import UserFactory
 from tests.http.conftest import call_asgi, post_graphql
@@ -121,3 +125,87 @@ def test_the_request_log_names_the_operation(caplog):
     assert (fields["method"], fields["path"], fields["status"]) == ("POST", "/graphql/", 200)
     assert isinstance(fields["duration_ms"], float)
     assert fields["duration_ms"] > 0
+
+
+def _on_thread(thread: RequestThread, call: Callable[[], object]) -> object:
+    return thread.submit(call).result(timeout=10)
+
+
+def _in_memory_sqlite() -> bool:
+    """Django never closes an in-memory SQLite database: its connection always stays."""
+    return connection.vendor == "sqlite" and bool(connection.is_in_memory_db())  # type: ignore[attr-defined]
+
+
+def test_an_api_thread_hands_back_the_connection_a_call_leaves_open(monkeypatch):
+    """With CONN_MAX_AGE 0 (what the pool sets) a call's connection is closed (a pooled one goes
+    back to the pool) when the call returns; a persistent one stays, and the thread says so."""
+    if _in_memory_sqlite():
+        pytest.skip("an in-memory SQLite database is never closed")
+    thread = ApiThread()
+    try:
+        monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+        assert _on_thread(thread, lambda: connection.ensure_connection()) is None
+        assert _on_thread(thread, lambda: connection.connection is None) is True
+        assert thread.holds_connection is False
+        monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 600)
+        _on_thread(thread, lambda: connection.ensure_connection())
+        assert thread.holds_connection is True
+        assert _on_thread(thread, lambda: connection.connection is not None) is True
+    finally:
+        _on_thread(thread, lambda: connection.close())
+        thread.shutdown()
+
+
+@pytest.mark.parametrize("max_age", [0, 600])
+def test_request_signals_run_in_the_loop_only_when_the_request_thread_holds_no_connection(
+    monkeypatch, max_age
+):
+    """Django closes a request's connections in ``request_finished`` on the request's thread;
+    the API's handler skips that trip when the thread already handed them back."""
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", max_age)
+    user = UserFactory.create(username="cid")
+    _, token = issue_api_token(user=user)  # not cached yet: the lookup reads the database
+    handler = ApiHandler()
+    ran: dict[str, int] = {}
+
+    def started(**_: object) -> None:
+        ran["started"] = threading.get_ident()
+
+    def finished(**_: object) -> None:
+        ran["finished"] = threading.get_ident()
+        ran["closed"] = int(
+            all(c.connection is None for c in connections.all(initialized_only=True))
+        )
+
+    request_started.connect(started)
+    request_finished.connect(finished)
+    try:
+        for turn in range(2):  # the second request starts on the thread the first left
+            reply = asyncio.run(
+                call_asgi(
+                    body=json.dumps({"query": ME}).encode(),
+                    headers={
+                        "Content-Type": "application/json",
+                        "Authorization": f"Bearer {token}",
+                    },
+                    app=handler,
+                )
+            )
+            assert reply.json() == {"data": {"me": {"databaseId": user.pk, "username": "cid"}}}
+            [thread] = handler.threads._idle
+            holds = bool(_on_thread(thread, lambda: connection.connection is not None))
+            loop = threading.get_ident()
+            if max_age == 0 and not _in_memory_sqlite():
+                assert not holds
+                assert ran["started"] == ran["finished"] == loop, "no trip to the thread"
+            else:
+                assert holds
+                assert ran["finished"] != loop
+                assert ran["started"] == loop if turn == 0 else ran["started"] != loop
+                assert ran["closed"] == 0  # within CONN_MAX_AGE, as Django keeps it
+    finally:
+        request_started.disconnect(started)
+        request_finished.disconnect(finished)
+        for thread in handler.threads._idle:
+            _on_thread(thread, lambda: connection.close())
+            thread.shutdown()

@@ -1,4 +1,5 @@
-"""A uvicorn worker on the project, started as the Procfile starts a web process."""
+"""Uvicorn workers on the project, started as the Procfile starts a web process, and the GraphQL
+WebSocket client the live tests use: one starter for tests and benchmarks alike."""
 
 from __future__ import annotations
 
@@ -6,53 +7,78 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
+
+from gql import Client
+from gql.transport.websockets import WebsocketsTransport
 
 from tests.support import services
 
 ROOT = Path(__file__).resolve().parents[2]
+WS_TIMEOUT = 30.0
+
+PROCFILE_OPTIONS = ("--workers", "1", "--lifespan", "off", "--no-access-log")
+"""What ``deploy/start`` passes to each web process besides its host and port."""
 
 
 def start_uvicorn(
-    env: Mapping[str, str], *, timeout: float = 30.0
+    env: Mapping[str, str],
+    *,
+    app: str = "config.asgi:application",
+    port: int | None = None,
+    options: Sequence[str] = PROCFILE_OPTIONS,
+    output: IO[bytes] | int | None = subprocess.DEVNULL,
+    timeout: float = 30.0,
 ) -> tuple[subprocess.Popen[bytes], int]:
-    """Start ``uvicorn config.asgi:application`` on a free port and wait until it listens; the
-    caller stops the process (also when its test fails)."""
-    port = services.free_port()
+    """Start ``uvicorn APP`` on ``port`` (a free one by default) and wait until it listens; the
+    caller stops the process with ``stop`` (also when its test fails)."""
+    port = port or services.free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--lifespan",
-            "off",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning", *options],
         cwd=ROOT,
         env=dict(env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+        stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
+    )  # fmt: skip
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            raise AssertionError("the worker exited at start")
+            raise AssertionError(f"uvicorn {app} exited at start")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             return process, port
         except OSError:
             if time.monotonic() > deadline:
-                process.kill()
-                process.wait(timeout=10)
-                raise AssertionError("the worker did not start listening") from None
+                stop([process])
+                raise AssertionError(f"uvicorn {app} did not start listening") from None
             time.sleep(0.1)
+
+
+def stop(processes: Iterable[subprocess.Popen[bytes]], *, grace: float = 10.0) -> None:
+    """Terminate every process, then kill whichever has not exited within ``grace`` seconds."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=grace)
+
+
+def subscription_client(url: str, token: str) -> Client:
+    """A graphql-transport-ws client authenticated by a bearer token in its init payload."""
+    transport = WebsocketsTransport(
+        url=url,
+        init_payload={"Authorization": f"Bearer {token}"},
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        connect_timeout=WS_TIMEOUT,
+        close_timeout=5,
+        ping_interval=None,
+    )
+    return Client(transport=transport, fetch_schema_from_transport=False)

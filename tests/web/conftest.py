@@ -14,8 +14,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.support import services
+from tests.support.servers import start_uvicorn, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_MS = 15_000
@@ -143,46 +142,19 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Server:
-        import socket
-
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-                "--timeout-graceful-shutdown",
-                "3",
-            ],
-            cwd=ROOT,
-            env=self.env,
+        self.process, _ = start_uvicorn(
+            self.env,
+            port=self.port,
+            options=("--timeout-graceful-shutdown", "3"),
+            output=None,
+            timeout=SERVER_START_SECONDS,
         )
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "the server process exited"
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return self
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("the server did not start listening")
+        return self
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
+        if self.process is not None:
+            stop([self.process])
+            self.process = None
 
 
 @pytest.fixture

@@ -10,10 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,8 +19,7 @@ from typing import Any
 import pytest
 import websockets
 from django.db import connection
-from gql import Client, GraphQLRequest, gql
-from gql.transport.websockets import WebsocketsTransport
+from gql import GraphQLRequest, gql
 from websockets.typing import Subprotocol
 
 from graphql_api.auth.tokens import issue_api_token
@@ -34,6 +30,7 @@ from tests.factories import UserFactory
 from tests.graphql_api.conftest import db_id
 from tests.support import services
 from tests.support.processes import run_python
+from tests.support.servers import start_uvicorn, stop, subscription_client
 
 pytestmark = [
     pytest.mark.postgres,
@@ -109,42 +106,12 @@ def start_server(live_env: dict[str, str]) -> Iterator[Callable[[], str]]:
     processes: list[subprocess.Popen[bytes]] = []
 
     def start() -> str:
-        port = free_port()
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=live_env,
-        )
+        process, port = start_uvicorn(live_env, options=(), output=None, timeout=WAIT)
         processes.append(process)
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            assert process.poll() is None, "the server process exited"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return f"ws://127.0.0.1:{port}/graphql/"
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("the server did not start listening")
+        return f"ws://127.0.0.1:{port}/graphql/"
 
     yield start
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    stop(processes)
 
 
 @pytest.fixture
@@ -172,18 +139,6 @@ async def wait_joined(
                 await asyncio.sleep(0.05)
     finally:
         await client.aclose()
-
-
-def client_for(url: str, token: str) -> Client:
-    transport = WebsocketsTransport(
-        url=url,
-        init_payload={"Authorization": f"Bearer {token}"},
-        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
-        connect_timeout=WAIT,
-        close_timeout=5,
-        ping_interval=None,
-    )
-    return Client(transport=transport, fetch_schema_from_transport=False)
 
 
 async def take(stream: Any, count: int) -> list[dict[str, Any]]:
@@ -237,7 +192,7 @@ def test_reconnect_with_after_receives_exactly_the_missed_events_then_live_ones(
     url = start_server()
 
     async def scenario() -> tuple[list[dict], list[dict], list[dict]]:
-        async with client_for(url, token) as session:
+        async with subscription_client(url, token) as session:
             stream = session.subscribe(gql(FEED))
             first = asyncio.ensure_future(take(stream, 1))
             await wait_joined(live_env, alice.pk)
@@ -247,7 +202,7 @@ def test_reconnect_with_after_receives_exactly_the_missed_events_then_live_ones(
             assert await nothing_more(stream)
         # disconnected: the platform goes on
         await asyncio.to_thread(record, UNLOCK.format(codes=["first-blood", "ace", "clutch"]))
-        async with client_for(url, token) as session:
+        async with subscription_client(url, token) as session:
             stream = session.subscribe(
                 GraphQLRequest(FEED, variable_values={"after": tournament[-1]["cursor"]})
             )
@@ -284,7 +239,10 @@ def test_an_idle_subscriber_on_another_server_process_receives_a_command_s_event
     url_a, url_b = start_server(), start_server()
 
     async def scenario() -> tuple[list[dict], list[dict]]:
-        async with client_for(url_a, token) as on_a, client_for(url_b, token) as on_b:
+        async with (
+            subscription_client(url_a, token) as on_a,
+            subscription_client(url_b, token) as on_b,
+        ):
             stream_a, stream_b = on_a.subscribe(gql(FEED)), on_b.subscribe(gql(FEED))
             got_a = asyncio.ensure_future(take(stream_a, 1))
             got_b = asyncio.ensure_future(take(stream_b, 1))

@@ -7,6 +7,7 @@ import pytest
 from graphql_api.auth.tokens import issue_api_token
 from graphql_api.subscriptions import resolvers
 from ledger.models import LedgerJob
+from ledger.operations.jobs import cancel_job
 from ledger.services.stats import recompute_stats
 from tests.factories import UserFactory, transaction_for
 from tests.graphql_api.conftest import make_events
@@ -85,6 +86,20 @@ async def test_staff_watch_a_job_to_its_end(monkeypatch):
         {"status": "RUNNING", "progress": {"done": 40, "total": 100}},
         {"status": "SUCCEEDED", "progress": {"done": 100, "total": 100}},
     ]
+    assert complete == {"id": op, "type": "complete"}
+
+
+async def test_a_job_cancelled_while_watched_ends_the_stream_cancelled(monkeypatch):
+    monkeypatch.setattr(resolvers, "JOB_POLL_SECONDS", 0.02)
+    staff = await in_db(UserFactory.create)(username="canceller", is_staff=True)
+    job = await in_db(LedgerJob.objects.create)(kind=LedgerJob.Kind.RECONCILE)
+    async with connected(await in_db(bearer)(staff)) as ws:
+        op = await subscribe(ws, PROGRESS, {"id": str(job.pk)})
+        first = (await receive_data(ws, op))["ledgerJobProgress"]
+        await in_db(cancel_job)(job_id=job.pk, cancelled_by=staff)
+        last = (await receive_data(ws, op))["ledgerJobProgress"]
+        complete = await ws.receive_json_from(timeout=5)
+    assert (first["status"], last["status"]) == ("PENDING", "CANCELLED")
     assert complete == {"id": op, "type": "complete"}
 
 

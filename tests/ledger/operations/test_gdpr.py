@@ -51,7 +51,7 @@ def test_export_holds_every_event_reversals_included() -> None:
     count = export_user_activity(user=erin, out=out)
 
     document = json.loads(out.getvalue())
-    assert set(document) == {"user", "stats", "projections", "events"}
+    assert set(document) == {"user", "stats", "projections", "follows", "events"}
     assert document["user"]["username"] == "erin_gdpr"
     [game] = document["projections"]["game_stats"]
     assert (game["user_id"], game["game"]) == (erin.pk, "valorant")

@@ -359,6 +359,7 @@ class TestSweep:
             "reconcile": 0,
             "export": 0,
             "anonymize": 0,
+            "archive": 0,
         }
         body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token").content.decode()
         assert 'ledger_jobs_stale_leases{kind="backfill"} 1.0' in body

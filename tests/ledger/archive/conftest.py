@@ -1,0 +1,3 @@
+from tests.ledger.archive.history import archive_dir
+
+__all__ = ["archive_dir"]
