@@ -27,6 +27,8 @@ class Mode:
     backfill_coins: int
     subscribers: int
     fanout_events: int
+    huge: bool = False
+    """``--huge``: the partitions scenario also reads a table of 10,000,000 events."""
 
 
 QUICK = Mode(

@@ -29,8 +29,9 @@ SCENARIOS = (
     "archive",
     "following",
 )
-OPT_IN = ("http",)
-"""Run only when named with --only: they need wrk and take minutes (bench/scenarios/http.py)."""
+OPT_IN = ("http", "partitions")
+"""Run only when named with --only: they take minutes (http needs wrk, bench/scenarios/http.py;
+partitions builds two databases of its own, bench/scenarios/partitions.py)."""
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
 
 
@@ -44,6 +45,11 @@ def main(argv: list[str] | None = None) -> None:
         "--only", nargs="+", choices=SCENARIOS + OPT_IN, help="run only these scenarios"
     )
     parser.add_argument("--fresh", action="store_true", help="drop and rebuild the dataset")
+    parser.add_argument(
+        "--huge",
+        action="store_true",
+        help="partitions scenario: also build and read 10,000,000 events (minutes)",
+    )
     args = parser.parse_args(argv)
     mode_name = "full" if args.full else "quick"
 
@@ -55,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ.setdefault("DATABASE_CONN_MAX_AGE", "600")
     sys.path.insert(0, str(ROOT))
-    report = run(mode_name=mode_name, url=url, only=args.only, fresh=args.fresh)
+    report = run(mode_name=mode_name, url=url, only=args.only, fresh=args.fresh, huge=args.huge)
     print(markdown(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))
@@ -80,10 +86,14 @@ def _ensure_database(url: str, *, fresh: bool) -> bool:
     return False
 
 
-def run(*, mode_name: str, url: str, only: list[str] | None, fresh: bool) -> dict[str, Any]:
+def run(
+    *, mode_name: str, url: str, only: list[str] | None, fresh: bool, huge: bool = False
+) -> dict[str, Any]:
+    from dataclasses import replace
+
     from bench.common import FULL, QUICK
 
-    mode = FULL if mode_name == "full" else QUICK
+    mode = replace(FULL if mode_name == "full" else QUICK, huge=huge)
     made = _ensure_database(url, fresh=fresh)
 
     import django
@@ -113,7 +123,7 @@ def run(*, mode_name: str, url: str, only: list[str] | None, fresh: bool) -> dic
 
     report: dict[str, Any] = {
         "mode": mode_name,
-        "command": f"python -m bench --{mode_name}",
+        "command": f"python -m bench --{mode_name}" + (" --huge" if huge else ""),
         "machine": machine(),
         "dataset": {**dataset_counts(), "size": size.__dict__, "built_now": build},
         "scenarios": {},

@@ -167,6 +167,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledger.nightly_reconcile",
         "schedule": crontab(hour=3, minute=0),
     },
+    "ledger-make-event-months": {
+        "task": "ledger.make_event_months",
+        "schedule": crontab(hour=2, minute=30),
+    },
     "ledger-archive": {
         "task": "ledger.scheduled_archive",
         "schedule": crontab(hour=4, minute=0),
@@ -186,6 +190,10 @@ LEDGER_ARCHIVE_AFTER_DAYS = int(os.environ.get("LEDGER_ARCHIVE_AFTER_DAYS", "730
 # dies counts; after LEDGER_JOB_MAX_ATTEMPTS the job ends FAILED. docs/decisions/0013.
 LEDGER_JOB_LEASE_SECONDS = float(os.environ.get("LEDGER_JOB_LEASE_SECONDS", "60"))
 LEDGER_JOB_MAX_ATTEMPTS = int(os.environ.get("LEDGER_JOB_MAX_ATTEMPTS", "3"))
+# PostgreSQL keeps events in one partition a month (docs/decisions/0014): `make_event_months`
+# (beat, daily; `migrate` too) makes this month's and this many more ahead, so live recording
+# never has to. A backfill makes the past months it needs as it records them.
+LEDGER_EVENT_MONTHS_AHEAD = int(os.environ.get("LEDGER_EVENT_MONTHS_AHEAD", "3"))
 # The lease, not the broker, decides who runs a job: a task is acknowledged when it starts
 # (acks_late off), so a worker's death never makes the broker run it again at an hour's delay
 # (Redis' visibility timeout); each worker process reserves one message at a time, so few wait

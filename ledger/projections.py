@@ -26,13 +26,12 @@ from ledger.fold import (
     game_of,
 )
 from ledger.models.insights import (
-    GAME_COUNTER_FIELDS,
     HEAD_TO_HEAD_COUNTER_FIELDS,
     AchievementHolders,
     HeadToHead,
     UserGameStats,
 )
-from ledger.models.stats import COUNTER_FIELDS, UserProfileStats
+from ledger.models.stats import COUNTER_FIELDS, GAME_COUNTER_FIELDS, UserProfileStats
 from ledger.recompute import (
     ProjectionRows,
     recompute_achievement_holders,

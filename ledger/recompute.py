@@ -25,13 +25,12 @@ from ledger.fold import (
 )
 from ledger.models import EventType, ProjectionBaseline, UserActivity
 from ledger.models.insights import (
-    GAME_COUNTER_FIELDS,
     HEAD_TO_HEAD_COUNTER_FIELDS,
     AchievementHolders,
     HeadToHead,
     UserGameStats,
 )
-from ledger.models.stats import COUNTER_FIELDS, UserProfileStats
+from ledger.models.stats import COUNTER_FIELDS, GAME_COUNTER_FIELDS, UserProfileStats
 
 StatsValues = dict[str, Any]
 """A value for each of ``LIFETIME_STATS.fields``: every counter and ``last_activity_at``."""
@@ -68,14 +67,18 @@ def add_baselines(
     counters: Collection[str],
     latest: str,
     user_ids: Collection[int] | None,
+    per_user: bool = False,
 ) -> ProjectionRows:
     """Add the fold of the archived events (``ProjectionBaseline``, I9) to rows recomputed from
-    the hot events; a row whose events were all archived comes from its baseline alone."""
+    the hot events; a row whose events were all archived comes from its baseline alone.
+
+    ``per_user``: a projection of no one user (rarity) keeps its baselines keyed (user, *key),
+    so that a user's share is known; they are summed here into the projection's own keys."""
     stored = ProjectionBaseline.objects.filter(projection=model._meta.label_lower)
     if user_ids is not None:
         stored = stored.filter(user_id__in=list(user_ids))
     for text, archived, archived_latest in stored.values_list("key", "counters", "latest"):
-        key = tuple(json.loads(text))
+        key = tuple(json.loads(text))[1:] if per_user else tuple(json.loads(text))
         row = rows.setdefault(key, {**dict.fromkeys(counters, 0), latest: None})
         for name, value in archived.items():
             row[name] += int(value)
@@ -207,8 +210,8 @@ def recompute_head_to_head(user_ids: Collection[int] | None) -> ProjectionRows:
 
 
 def recompute_achievement_holders(user_ids: Collection[int] | None) -> ProjectionRows:
-    """Holders per achievement code from unlock events (of these users: their share of the hot
-    events; None: of everyone not erased, with the archive's baselines), in one grouped query."""
+    """Holders per achievement code from unlock events (of these users: their share; None: of
+    everyone not erased), in one grouped query."""
     events = UserActivity.objects.filter(
         user_id__isnull=False,
         event_type__in=(EventType.ACHIEVEMENT_UNLOCKED, EventType.REVERSAL),  # the type index
@@ -224,20 +227,16 @@ def recompute_achievement_holders(user_ids: Collection[int] | None) -> Projectio
         .values("code")
         .annotate(holders=Sum("sign"), last=Max("timestamp"))
     )
-    found: ProjectionRows = {
+    rows: ProjectionRows = {
         (row["code"],): {"holders": row["holders"], "last_unlocked_at": row["last"]}
         for row in grouped
         if achievement_of({"achievement_code": row["code"]}) is not None
     }
-    # The archive keeps this projection's baselines per user, keyed (user, code).
-    stored = ProjectionBaseline.objects.filter(projection=AchievementHolders._meta.label_lower)
-    if user_ids is not None:
-        stored = stored.filter(user_id__in=list(user_ids))
-    for text, archived, archived_latest in stored.values_list("key", "counters", "latest"):
-        _, code = json.loads(text)
-        row = found.setdefault((code,), {"holders": 0, "last_unlocked_at": None})
-        row["holders"] += int(archived.get("holders", 0))
-        latest = row["last_unlocked_at"]
-        if archived_latest is not None and (latest is None or archived_latest > latest):
-            row["last_unlocked_at"] = archived_latest
-    return found
+    return add_baselines(
+        rows,
+        model=AchievementHolders,
+        counters=("holders",),
+        latest="last_unlocked_at",
+        user_ids=user_ids,
+        per_user=True,
+    )

@@ -30,6 +30,14 @@ def nightly_reconcile() -> dict[str, Any]:
     return {"job": job.pk, "status": job.status}
 
 
+@shared_task(name="ledger.make_event_months")
+def make_event_months() -> dict[str, Any]:
+    """The daily ``make_event_months`` (beat, 02:30 UTC): partitions ahead of live recording."""
+    from ledger.operations.partitions import make_coming_event_months
+
+    return {"made": make_coming_event_months()}
+
+
 @shared_task(name="ledger.scheduled_archive")
 def scheduled_archive() -> dict[str, Any]:
     """The daily archive (beat, 04:00 UTC): whole months older than ``LEDGER_ARCHIVE_AFTER_DAYS``,

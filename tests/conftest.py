@@ -22,6 +22,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://...")
 
 
+@pytest.fixture(autouse=True)
+def _forget_event_months() -> Any:
+    """Tests migrate back and forth and detach months: each starts from what the database holds."""
+    yield
+    if on_postgresql():
+        from django.db import connections
+
+        from ledger.recorders.postgresql import PostgreSQLRecorder
+
+        for connection in connections.all(initialized_only=True):
+            PostgreSQLRecorder(connection).forget_event_months()
+
+
 @pytest.fixture
 def stats_of() -> Any:
     """Stored stats of a user as a dict of the fields recompute returns."""

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 
+from esports.profiles.models import UserProfile
 from esports.social.models import Follow
 
 
@@ -52,11 +53,15 @@ def followed_ids(*, follower_id: int) -> list[int]:
 
 
 def shown_followed_ids(*, follower_id: int) -> QuerySet[Any]:
-    """The ids of the players ``follower_id`` follows whose activity is public: a subquery for
-    the following feed (a private player's events never appear there, decision 0023)."""
-    return Follow.objects.filter(
-        follower_id=follower_id, followed__profile__activity_public=True
-    ).values("followed_id")
+    """The players ``follower_id`` follows whose activity is public, as rows of ``user_id``: a
+    subquery for the following feed (a private player's events never appear there, decision
+    0023). The profile is probed by the follow's own column: no join through the user."""
+    public = UserProfile.objects.filter(user_id=OuterRef("followed_id"), activity_public=True)
+    return (
+        Follow.objects.filter(follower_id=follower_id)
+        .filter(Exists(public))
+        .values(user_id=F("followed_id"))
+    )
 
 
 def follows_of(*, user_id: int) -> dict[str, list[dict[str, Any]]]:

@@ -27,8 +27,9 @@ def following_ids(*, follower_id: int) -> list[int]:
 
 
 def following_head(*, follower_id: int) -> Position | None:
-    """The newest visible event's position: a subscription without ``after`` starts there."""
-    with primary_reads():  # a live feed never waits on a replica (docs/decisions/0019)
+    """The newest visible event's position: a subscription without ``after`` starts there.
+    Read on the primary, as every live read (docs/decisions/0019)."""
+    with primary_reads():
         page = following_feed_page(follower_id=follower_id, request=make_request(first=1))
     return position_of(page.rows[0]) if page.rows else None
 
@@ -37,7 +38,7 @@ def following_rows_after(
     *, follower_id: int, position: Position | None, size: int = MAX_PAGE_SIZE
 ) -> tuple[list[dict[str, Any]], bool]:
     """Up to ``size`` visible events just after ``position``, oldest first, and whether more
-    follow them."""
+    follow them (on the primary: a lagging replica must not delay or drop a live event)."""
     with primary_reads():
         page = following_feed_page(
             follower_id=follower_id, request=make_request(last=size, before=position)

@@ -8,7 +8,6 @@ its baseline plus the fold of the hot events (I1, I9); recompute and reconcile a
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -52,19 +51,19 @@ class BaselineFold:
     def add(self, events: Sequence[NewEvent]) -> None:
         """Fold ``events``: only those of users not erased (an erased user keeps no projection)."""
         counted = [event for event in events if event.user_id is not None]
-        by_user: dict[int, list[NewEvent]] = defaultdict(list)
-        for event in counted:
-            by_user[event.user_id].append(event)
         for projection, totals in self.deltas.items():
-            if projection.owner is None:
-                # A projection of no one user (rarity counts) keeps its baselines per user, keyed
-                # (user, *key): an erasure then takes that user's share out with the rest.
-                for user_id, theirs in by_user.items():
-                    for key, delta in projection.fold(theirs).items():
-                        merge(totals, (user_id, *key), delta)
+            if projection.owner is not None:
+                for key, delta in projection.fold(counted).items():
+                    merge(totals, key, delta)
                 continue
-            for key, delta in projection.fold(counted).items():
-                merge(totals, key, delta)
+            # A row of no one user (rarity) keeps a baseline per user, keyed (user, *key): an
+            # erasure then takes that user's archived share away with their baselines.
+            by_user: dict[int, list[NewEvent]] = {}
+            for event in counted:
+                by_user.setdefault(event.user_id, []).append(event)
+            for user_id, theirs in by_user.items():
+                for key, delta in projection.fold(theirs).items():
+                    merge(totals, (user_id, *key), delta)
 
     def save(self) -> None:
         """Add the sums to the stored baselines (in the archiving transaction), in key order."""
@@ -138,14 +137,17 @@ def baselines(projection: CounterProjection, keys: Iterable[Key]) -> dict[Key, D
 
 
 def forget_user(user_id: int) -> None:
-    """An erased user keeps no projection: nor any baseline, theirs or one naming them in another
-    key column (another player's head-to-head record against them)."""
+    """An erased user keeps no projection row, nor any baseline row: theirs, and every other
+    row a projection's ``mentions`` column names them in (a head-to-head row against them), as
+    the erasure deletes those projection rows."""
     ProjectionBaseline.objects.filter(user_id=user_id).delete()
     for projection in PROJECTIONS:
-        for position, column in enumerate(projection.key):
-            if column in projection.mentions and column != projection.owner:
-                for pk, text in ProjectionBaseline.objects.filter(
-                    projection=label(projection), key__contains=str(user_id)
-                ).values_list("pk", "key"):
-                    if json.loads(text)[position] == user_id:
-                        ProjectionBaseline.objects.filter(pk=pk).delete()
+        for column in projection.mentions:
+            position = projection.key.index(column) if column in projection.key else None
+            if position is None or column == projection.owner:
+                continue
+            # The key is a JSON list; the user's id at ``position`` (ids hold no commas).
+            pattern = rf"^\[([^,]*,){{{position}}}{int(user_id)}[,\]]"
+            ProjectionBaseline.objects.filter(
+                projection=label(projection), key__regex=pattern
+            ).delete()

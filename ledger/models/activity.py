@@ -156,6 +156,13 @@ class UserActivity(models.Model):
         permissions = [("view_activity_feed", "Can view activity feed")]
         indexes = [
             models.Index(fields=["user", "-timestamp", "-id"], name="ledger_activity_feed"),
+            # The feed without coin events (what others see, and the following feed's
+            # per-player probe, decision 0023): a probe need not step over a coin history.
+            models.Index(
+                fields=["user", "-timestamp", "-id"],
+                name="ledger_activity_feed_shown",
+                condition=~Q(event_type__in=[EventType.COINS_EARNED, EventType.COINS_SPENT]),
+            ),
             models.Index(fields=["event_type", "-timestamp"], name="ledger_activity_type_time"),
             models.Index(
                 fields=["user", "event_type", "timestamp"], name="ledger_activity_user_type"

@@ -7,33 +7,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-GAME_COUNTER_FIELDS: tuple[str, ...] = (
-    "tournaments_registered",
-    "tournaments_played",
-    "tournaments_completed",
-    "tournaments_won",
-    "tournaments_runner_up",
-    "tournaments_top4",
-    "matches_played",
-    "matches_won",
-    "matches_lost",
-)
-"""The lifetime counters a game splits: those of tournament and match events (which carry the
-tournament's ``game`` in their metadata)."""
+from ledger.models.stats import GAME_COUNTER_FIELDS, CompetitionCounters, counter, non_negative
 
 
-def _counter(help_text: str) -> models.IntegerField:
-    return models.IntegerField(default=0, db_default=0, help_text=help_text)
-
-
-def _non_negative(prefix: str, names: tuple[str, ...]) -> list[models.BaseConstraint]:
-    return [
-        models.CheckConstraint(condition=Q(**{f"{name}__gte": 0}), name=f"{prefix}_{name}_gte_0")
-        for name in names
-    ]
-
-
-class UserGameStats(models.Model):
+class UserGameStats(CompetitionCounters):
     """A player's tournament and match counters in one game: for each counter, the rows of a
     player sum to their lifetime stats."""
 
@@ -44,15 +21,6 @@ class UserGameStats(models.Model):
         related_name="activity_game_stats",
     )
     game = models.CharField(max_length=64)
-    tournaments_registered = _counter("Confirmed registrations")
-    tournaments_played = _counter("Tournaments checked in to")
-    tournaments_completed = _counter("Tournaments finished")
-    tournaments_won = _counter("1st places")
-    tournaments_runner_up = _counter("2nd places")
-    tournaments_top4 = _counter("3rd and 4th places")
-    matches_played = _counter("Matches played")
-    matches_won = _counter("Matches won")
-    matches_lost = _counter("Matches lost")
     last_activity_at = models.DateTimeField(null=True, blank=True)
     stats_updated_at = models.DateTimeField(auto_now=True)
 
@@ -62,7 +30,7 @@ class UserGameStats(models.Model):
         default_permissions = ("view",)
         constraints = [
             models.UniqueConstraint(fields=["user", "game"], name="ledger_game_stats_key"),
-            *_non_negative("ledger_game_stats", GAME_COUNTER_FIELDS),
+            *non_negative("ledger_game_stats", GAME_COUNTER_FIELDS),
         ]
 
     def __str__(self) -> str:
@@ -87,9 +55,9 @@ class HeadToHead(models.Model):
     opponent = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
-    matches_played = _counter("Matches against the opponent")
-    matches_won = _counter("Of those, won")
-    matches_lost = _counter("Of those, lost")
+    matches_played = counter("Matches against the opponent")
+    matches_won = counter("Of those, won")
+    matches_lost = counter("Of those, lost")
     last_match_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -99,7 +67,7 @@ class HeadToHead(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "opponent"], name="ledger_h2h_key"),
             models.CheckConstraint(condition=~Q(user=models.F("opponent")), name="ledger_h2h_two"),
-            *_non_negative("ledger_h2h", HEAD_TO_HEAD_COUNTER_FIELDS),
+            *non_negative("ledger_h2h", HEAD_TO_HEAD_COUNTER_FIELDS),
         ]
 
     def __str__(self) -> str:
@@ -111,14 +79,14 @@ class AchievementHolders(models.Model):
     the numerator of its rarity, one row per achievement code."""
 
     code = models.CharField(max_length=64, primary_key=True)
-    holders = _counter("Players who hold it")
+    holders = counter("Players who hold it")
     last_unlocked_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "achievement holders"
         default_permissions = ("view",)
-        constraints = _non_negative("ledger_holders", ("holders",))
+        constraints = non_negative("ledger_holders", ("holders",))
 
     def __str__(self) -> str:
         return f"{self.code}: {self.holders}"

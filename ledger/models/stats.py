@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-COUNTER_FIELDS: tuple[str, ...] = (
+GAME_COUNTER_FIELDS: tuple[str, ...] = (
     "tournaments_registered",
     "tournaments_played",
     "tournaments_completed",
@@ -18,6 +18,12 @@ COUNTER_FIELDS: tuple[str, ...] = (
     "matches_played",
     "matches_won",
     "matches_lost",
+)
+"""The counters of tournament and match events: the ones a game splits (their events carry the
+tournament's ``game`` in their metadata)."""
+
+COUNTER_FIELDS: tuple[str, ...] = (
+    *GAME_COUNTER_FIELDS,
     "total_earned",
     "total_spent",
     "achievements_count",
@@ -27,12 +33,39 @@ COUNTER_FIELDS: tuple[str, ...] = (
 )
 
 
-def _counter(help_text: str, big: bool = False) -> models.Field:
+def counter(help_text: str, big: bool = False) -> models.Field:
+    """A counter column: starts at 0, in the database too."""
     field_class = models.BigIntegerField if big else models.IntegerField
     return field_class(default=0, db_default=0, help_text=help_text)
 
 
-class UserProfileStats(models.Model):
+def non_negative(prefix: str, names: tuple[str, ...]) -> list[models.BaseConstraint]:
+    """A ``>= 0`` check constraint for each counter (I6)."""
+    return [
+        models.CheckConstraint(condition=Q(**{f"{name}__gte": 0}), name=f"{prefix}_{name}_gte_0")
+        for name in names
+    ]
+
+
+class CompetitionCounters(models.Model):
+    """The tournament and match counters (``GAME_COUNTER_FIELDS``): a player's for their whole
+    career (``UserProfileStats``) or in one game (``UserGameStats``)."""
+
+    tournaments_registered = counter("Confirmed registrations")
+    tournaments_played = counter("Tournaments checked in to")
+    tournaments_completed = counter("Tournaments finished")
+    tournaments_won = counter("1st places")
+    tournaments_runner_up = counter("2nd places")
+    tournaments_top4 = counter("3rd and 4th places")
+    matches_played = counter("Matches played")
+    matches_won = counter("Matches won")
+    matches_lost = counter("Matches lost")
+
+    class Meta:
+        abstract = True
+
+
+class UserProfileStats(CompetitionCounters):
     """Derived, never edited by hand: written only by the ledger's write path and recompute."""
 
     user = models.OneToOneField(
@@ -41,21 +74,12 @@ class UserProfileStats(models.Model):
         primary_key=True,
         related_name="activity_stats",
     )
-    tournaments_registered = _counter("Confirmed registrations")
-    tournaments_played = _counter("Tournaments checked in to")
-    tournaments_completed = _counter("Tournaments finished")
-    tournaments_won = _counter("1st places")
-    tournaments_runner_up = _counter("2nd places")
-    tournaments_top4 = _counter("3rd and 4th places")
-    matches_played = _counter("Matches played")
-    matches_won = _counter("Matches won")
-    matches_lost = _counter("Matches lost")
-    total_earned = _counter("DeltaCoins earned", big=True)
-    total_spent = _counter("DeltaCoins spent", big=True)
-    achievements_count = _counter("Achievements unlocked")
-    teams_created = _counter("Teams created")
-    teams_joined = _counter("Team memberships started")
-    current_teams_count = _counter("Team memberships not yet ended")
+    total_earned = counter("DeltaCoins earned", big=True)
+    total_spent = counter("DeltaCoins spent", big=True)
+    achievements_count = counter("Achievements unlocked")
+    teams_created = counter("Teams created")
+    teams_joined = counter("Team memberships started")
+    current_teams_count = counter("Team memberships not yet ended")
     last_activity_at = models.DateTimeField(null=True, blank=True)
     stats_updated_at = models.DateTimeField(auto_now=True)
 
@@ -70,12 +94,7 @@ class UserProfileStats(models.Model):
             models.Index(fields=["matches_won", "-matches_played"], name="ledger_stats_mwon"),
             models.Index(fields=["total_earned"], name="ledger_stats_earned"),
         ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(**{f"{name}__gte": 0}), name=f"ledger_stats_{name}_gte_0"
-            )
-            for name in COUNTER_FIELDS
-        ]
+        constraints = non_negative("ledger_stats", COUNTER_FIELDS)
 
     def __str__(self) -> str:
         return f"stats of user {self.user_id}"

@@ -3,8 +3,8 @@
 Export streams one JSON document, event by event from a server-side iterator, so a long history
 never sits in memory. Anonymization is the one audited way through the immutability guard (I4):
 it re-points the user's events to an ``ErasedSubject``, scrubs their name from every event that
-mentions them, deletes their rows of every projection (and rewrites the shared rows they counted
-in: rarity), and rewrites the archive files likewise (I9), all in one transaction. Convergence
+mentions them, deletes their rows of every projection and rewrites the shared rows they counted
+in (rarity), and rewrites the archive files likewise (I9), all in one transaction. Convergence
 skips erased
 digests, so no later backfill, reconcile or re-save records anything for them again; a save
 running at the same moment is ordered against the erasure by a lock on the user's row
@@ -141,7 +141,7 @@ def anonymize_user(*, user: AbstractBaseUser, public_id: uuid.UUID | None = None
             for pk, metadata in rewrites.items():
                 UserActivity.objects.filter(pk=pk).update(metadata=metadata)
             UserActivity.objects.filter(user_id=user.pk).update(user=None, erased_subject=subject)
-        forget_user(user.pk)  # first: the shared rows are recomputed without their baselines
+        forget_user(user.pk)  # their baselines first: the shared rows are recomputed without them
         _erase_projection_rows(user.pk, shared)
         for data in all_personal_data():
             data.erase(user_id=user.pk)
@@ -222,13 +222,12 @@ def _archived_names(user_id: int) -> set[str]:
 
 def _erase_from_archive(*, user_id: int, names: set[str], subject: ErasedSubject) -> None:
     """Rewrite every archive file that holds the user or a name of theirs, as the hot rows are
-    rewritten (new revisions, new checksums); re-point their once-keys; drop their baselines.
+    rewritten (new revisions, new checksums); re-point their once-keys.
 
     Every file was verified already (``_archived_names``). The replaced files are deleted once
     the erasure has committed; a new file of an erasure that rolled back is unlisted, and
     overwritten by the next one."""
     ArchivedEvent.objects.filter(user_id=user_id).update(user_id=None, erased_subject=subject)
-    forget_user(user_id)
     listed = list(ArchivedFile.objects.select_for_update().order_by("month", "part"))
     storage = archive_storage()
     replaced: list[str] = []

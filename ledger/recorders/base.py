@@ -8,7 +8,7 @@ import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
 
 from django.db import models
@@ -100,7 +100,9 @@ class Recorder(ABC):
 
     The write path: ``insert_new`` then ``apply`` (once per projection). Ordering against an
     erasure: ``hold_users`` and ``erasure_allowed``. Reading in batches: ``in_values``, and for
-    the backfill ``can_read_ahead``, ``read_versioned`` and ``changed_since_read``.
+    the backfill ``can_read_ahead``, ``read_versioned`` and ``changed_since_read``. Months of
+    events (what an archive takes whole): ``event_months``, ``make_event_months`` and
+    ``detach_event_month``.
     """
 
     can_read_ahead: ClassVar[bool]
@@ -346,6 +348,21 @@ class Recorder(ABC):
         """Lock the rows until the transaction ends, where the backend locks rows, and return
         those changed (or deleted) since they were read with ``read_versioned``."""
 
+    # --- Months of events: PostgreSQL's partitions (decision 0014) ------------------------------
+
+    @abstractmethod
+    def event_months(self) -> list[date]:
+        """The months the events table holds, as their first days (UTC), oldest first."""
+
+    @abstractmethod
+    def make_event_months(self, months: Collection[date]) -> int:
+        """Make sure these months (first days, UTC) can hold events; return how many were made."""
+
+    @abstractmethod
+    def detach_event_month(self, month: date) -> str:
+        """Take a whole month out of the events table, in the caller's transaction, leaving its
+        rows in a table of their own (the archive reads it, then drops it); return its name."""
+
     # --- SQL the backends share ----------------------------------------------------------------
 
     def table(self, model: type[models.Model]) -> str:
@@ -388,6 +405,12 @@ class Recorder(ABC):
         return " AND ".join(
             f"{table}.{quote(name)} = {source}.{quote(name)}" for name in projection.key
         )
+
+
+def month_of(moment: datetime) -> date:
+    """The month a moment falls in, as its first day in UTC: the month of its partition."""
+    utc = moment.astimezone(UTC)
+    return date(utc.year, utc.month, 1)
 
 
 def delta_values(projection: CounterProjection, key: Key, delta: Delta) -> list[Any]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import Any
+from datetime import date
+from typing import Any, NoReturn
 
 from django.db import models
 from django.db.models import Q
 
+from ledger.models import UserActivity
 from ledger.recorders.base import M, Recorder
 
 
@@ -68,3 +70,16 @@ class PortableRecorder(Recorder):
         self, model: type[models.Model], versions: Mapping[int, str | None]
     ) -> set[int]:
         return set()
+
+    def event_months(self) -> list[date]:
+        """The months some event falls in: SQLite keeps them all in one table."""
+        return list(UserActivity.objects.dates("timestamp", "month"))  # in UTC (TIME_ZONE)
+
+    def make_event_months(self, months: Collection[date]) -> int:
+        """Nothing to make: one table holds every month."""
+        return 0
+
+    def detach_event_month(self, month: date) -> NoReturn:
+        raise NotImplementedError(
+            "SQLite keeps every month in one table: there is no month to detach."
+        )

@@ -10,16 +10,36 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from django.db import models
+import psycopg
+from django.db import IntegrityError, models
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
+from ledger.drafts import NewEvent
 from ledger.models import UserActivity
-from ledger.recorders.base import M, Recorder
+from ledger.recorders.base import M, Recorder, month_of
+
+_PARTITION = re.compile(r"^ledger_useractivity_(\d{4})_(\d{2})$")
+"""How ``ledger_make_event_months`` names a month's partition."""
+
+_MONTHS_MADE: dict[tuple[str, str], set[date] | None] = {}
+"""Per database (alias, name): the months this process has seen made and committed, or None
+where the events table is not partitioned (a database not migrated to 0600, as the bench's
+unpartitioned one). Stale only after a month is detached elsewhere: an insert into it is then
+refused ("no partition of relation found") and the next one looks again; nothing is lost."""
+
+_LISTING = """
+SELECT c.relkind = 'p', ARRAY(
+    SELECT p.relname::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid
+    WHERE i.inhparent = c.oid
+) FROM pg_class c WHERE c.oid = %s::regclass
+"""
+"""Whether the events table is partitioned, and its partitions' names."""
 
 _ROW_VERSION = "_ledger_row_version"
 """The attribute ``read_versioned`` sets on each row: PostgreSQL's ``xmin``, which changes with
@@ -30,6 +50,79 @@ class PostgreSQLRecorder(Recorder):
     can_read_ahead = True
 
     rows_per_statement = None
+
+    def _insert(self, events: Sequence[NewEvent], created_at: datetime) -> list[tuple[Any, ...]]:
+        self.make_event_months({month_of(event.timestamp) for event in events})
+        try:
+            return super()._insert(events, created_at)
+        except IntegrityError as error:
+            if "no partition of relation" in str(error):
+                self.forget_event_months()  # detached elsewhere: the next insert looks again
+            raise
+
+    def forget_event_months(self) -> None:
+        """Forget which months this process has seen made (a month was detached elsewhere)."""
+        _MONTHS_MADE.pop(self._database(), None)
+
+    def event_months(self) -> list[date]:
+        """The events table's partitions, as the months they hold (all the months some event
+        falls in where the table is not partitioned), as the caller's transaction sees them."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(_LISTING, [UserActivity._meta.db_table])
+            partitioned, names = cursor.fetchone()
+        if not partitioned:
+            return list(UserActivity.objects.dates("timestamp", "month"))  # in UTC (TIME_ZONE)
+        return sorted(_month_named(name) for name in names)
+
+    def make_event_months(self, months: Collection[date]) -> int:
+        """Make the partitions of the months not yet made, in the caller's transaction
+        (``ledger_make_event_months``: SHARE UPDATE EXCLUSIVE on the table until it ends, which
+        blocks no reader or writer).
+
+        Months this process has seen committed are skipped without a query; for the others it
+        looks again (the daily job or another process may have made them), then makes them."""
+        wanted = set(months)
+        known = self._committed_months(refresh=False)
+        if known is None or wanted <= known:
+            return 0
+        known = self._committed_months(refresh=True)
+        missing = sorted(wanted - known) if known is not None else []
+        if not missing:
+            return 0
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT ledger_make_event_months(%s::date[])", [missing])
+            (count,) = cursor.fetchone()
+        return int(count)
+
+    def detach_event_month(self, month: date) -> str:
+        """``DETACH PARTITION`` (ACCESS EXCLUSIVE on the events table until the caller's
+        transaction ends: keep it short); the month is forgotten by this process at once."""
+        name = f"{UserActivity._meta.db_table}_{month:%Y_%m}"
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"ALTER TABLE {self.table(UserActivity)} DETACH PARTITION {self.quote(name)}"
+            )
+        self.forget_event_months()
+        return name
+
+    def _committed_months(self, *, refresh: bool) -> set[date] | None:
+        """The months made and committed, read on a connection of its own in autocommit, so a
+        month made by a transaction still open, or rolled back, is never taken for made (a
+        savepoint rolled back by hand keeps its on-commit callbacks: they cannot tell)."""
+        key = self._database()
+        if refresh or key not in _MONTHS_MADE:
+            # Not from the pool: a connection for a moment, closed after (rare: the first
+            # insert of a process, and of a month this process has not seen made).
+            params = self.connection.get_connection_params()
+            with psycopg.connect(**params, autocommit=True) as side:
+                found = side.execute(_LISTING, [UserActivity._meta.db_table]).fetchone()
+            assert found is not None
+            partitioned, names = found
+            _MONTHS_MADE[key] = {_month_named(name) for name in names} if partitioned else None
+        return _MONTHS_MADE[key]
+
+    def _database(self) -> tuple[str, str]:
+        return self.connection.alias, str(self.connection.settings_dict["NAME"])
 
     def rows(self, model: type[models.Model], columns: Sequence[str], count: int) -> str:
         """``json_to_recordset(%s::json) AS d(column type, …)``, typed as the model's columns."""
@@ -119,6 +212,13 @@ class PostgreSQLRecorder(Recorder):
             )
             current = {int(row_pk): version for row_pk, version in cursor.fetchall()}
         return {pk for pk, version in versions.items() if current.get(pk) != version}
+
+
+def _month_named(partition: str) -> date:
+    match = _PARTITION.match(partition)
+    if match is None:
+        raise ValueError(f"{partition!r} is not a partition made by ledger_make_event_months")
+    return date(int(match[1]), int(match[2]), 1)
 
 
 def _json_value(value: Any) -> Any:

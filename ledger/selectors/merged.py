@@ -5,10 +5,11 @@ The users come from the caller as ids or a subquery of ids (the ledger knows use
 not why they were chosen). A page is read in two statements (decision 0023):
 
 1. each user's *head*: the timestamp of their first visible event beyond the page's start, one
-   index probe (``LIMIT 1`` on the ``(user, timestamp, id)`` feed index) per user;
-2. the page itself, from the users whose head is not beyond the ``size``-th head, bounded by
-   that head's timestamp: at least ``size`` events lie between the start and that bound, so
-   the page lies there too, and only those users can have events in it.
+   index probe per user (``LIMIT 1`` on ``ledger_activity_feed_shown``, the feed index without
+   coin events, so a probe steps over no coin history);
+2. the page itself, from the users whose head is not beyond the ``(size+1)``-th head, bounded
+   by that head's timestamp: at least ``size+1`` events lie between the start and that bound,
+   so the page and its "more?" row lie there too, and only those users can have events there.
 
 Reading every user's events up to the page size (a LATERAL join) would read ``users * size``
 rows; bounding by the heads reads one row per user and then one window of the page's size.
@@ -20,7 +21,7 @@ from collections.abc import Collection
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from ledger.models import UserActivity
 from ledger.routing import replica_read
@@ -28,7 +29,8 @@ from ledger.selectors.feed import FEED_FIELDS, FEED_ORDER, without_economy
 from ledger.selectors.paging import Page, PageRequest, keyset_page, reverse, seek
 
 UserIds = Collection[int] | QuerySet[Any]
-"""User ids, as a list or as a subquery the page's statements embed."""
+"""User ids: a list, or a queryset of rows with a ``user_id`` value (``.values(user_id=...)``),
+which the page's statements embed (its rows are read with the heads, in one statement)."""
 
 
 @replica_read
@@ -69,14 +71,12 @@ def _heads(
 ) -> list[tuple[int, Any]]:
     """(user id, timestamp of their first visible event beyond the start) for each user with
     one, in the walk's order."""
-    head = beyond.filter(user_id=OuterRef("pk")).order_by(*walk).values("timestamp")[:1]
-    rows = (
-        get_user_model()
-        .objects.filter(pk__in=user_ids)
-        .order_by()
-        .annotate(head=Subquery(head))
-        .values_list("pk", "head")
-    )
+    if isinstance(user_ids, QuerySet):
+        users: QuerySet[Any] = user_ids.order_by()
+    else:
+        users = get_user_model().objects.filter(pk__in=list(user_ids)).values(user_id=F("pk"))
+    head = beyond.filter(user_id=OuterRef("user_id")).order_by(*walk).values("timestamp")[:1]
+    rows = users.annotate(head=Subquery(head)).values_list("user_id", "head")
     found = [(int(pk), head) for pk, head in rows if head is not None]
     found.sort(key=lambda row: row[1], reverse=walk[0].startswith("-"))
     return found

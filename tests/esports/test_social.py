@@ -76,7 +76,7 @@ def test_the_feed_shows_only_followed_players_whose_activity_is_public():
     cid.profile.save()
     for followed in (bob, cid):
         follow_player(follower_id=ann.pk, followed_id=followed.pk)
-    shown = [row["followed_id"] for row in shown_followed_ids(follower_id=ann.pk)]
+    shown = [row["user_id"] for row in shown_followed_ids(follower_id=ann.pk)]
     assert shown == [bob.pk]
 
 

@@ -10,11 +10,13 @@ skip with the reason otherwise. Clusters are named ``dcreplica<N>`` on port 5440
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shlex
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -81,25 +83,22 @@ def streaming_replica(primary: Mapping[str, Any]) -> Iterator[Replica]:
         version = str(int(_one(admin, "SHOW server_version_num")) // 10000)
         hba_file = Path(_one(admin, "SHOW hba_file"))
         _allow_local_replication(admin, hba_file)
-    port = _free_port(version)
-    name = f"dcreplica{port - FIRST_PORT}"
-    try:
+    with _claim_port() as port:
+        name = f"dcreplica{port - FIRST_PORT}"
         _run("pg_createcluster", version, name, "-p", str(port))
-        config = Path("/etc/postgresql") / version / name
-        shutil.copyfile(hba_file, config / "pg_hba.conf")
-        shutil.chown(config / "pg_hba.conf", "postgres", "postgres")
-        _base_backup(primary, _data_directory(version, name))
-        _run("pg_ctlcluster", "--skip-systemctl-redirect", version, name, "start")
-        replica = Replica(version=version, name=name, port=port, primary=primary)
-        _until(lambda: _serving(replica), "the replica to accept reads")
-        yield replica
-    finally:
-        subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "stop", "-m", "fast"],
-            capture_output=True,
-            check=False,
-        )
-        subprocess.run(["pg_dropcluster", version, name], capture_output=True, check=False)
+        try:  # from here on the cluster is ours: stop and drop it whatever happens
+            config = Path("/etc/postgresql") / version / name
+            shutil.copyfile(hba_file, config / "pg_hba.conf")
+            shutil.chown(config / "pg_hba.conf", "postgres", "postgres")
+            _base_backup(primary, _data_directory(version, name))
+            _run("pg_ctlcluster", "--skip-systemctl-redirect", version, name, "start")
+            replica = Replica(version=version, name=name, port=port, primary=primary)
+            _until(lambda: _serving(replica), "the replica to accept reads")
+            yield replica
+        finally:
+            stop = ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "stop"]
+            subprocess.run([*stop, "-m", "fast"], capture_output=True, check=False)
+            subprocess.run(["pg_dropcluster", version, name], capture_output=True, check=False)
 
 
 def _check_can_run(primary: Mapping[str, Any]) -> None:
@@ -147,16 +146,26 @@ def _allow_local_replication(admin: psycopg.Connection[Any], hba_file: Path) -> 
     admin.execute("SELECT pg_reload_conf()")
 
 
-def _free_port(version: str) -> int:
-    """The first port of ours with neither a cluster nor a listener on it."""
+@contextlib.contextmanager
+def _claim_port() -> Iterator[int]:
+    """The first port of ours that no other test run on this machine holds (an exclusive lock
+    file per port, held while the replica lives) and on which there is neither a cluster (one
+    left by a killed run) nor a listener."""
     listed = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=True)
     taken = {int(fields[2]) for fields in map(str.split, listed.stdout.splitlines()) if fields}
     for port in PORTS:
         if port in taken:
             continue
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
+        with open(Path(tempfile.gettempdir()) / f"dcreplica-{port}.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    continue
+            yield port
+            return
     raise ReplicaUnavailable(f"no free port in {PORTS.start}-{PORTS.stop - 1} for a replica")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from strawberry.channels.testing import GraphQLWebsocketCommunicator
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from config.asgi import application
 from tests.graphql_api.conftest import db_id
@@ -28,14 +29,20 @@ def communicator(
     return GraphQLWebsocketCommunicator(application, path="/graphql/", headers=headers or [])
 
 
+ACK_SECONDS = 15.0
+
+
 @asynccontextmanager
 async def connected(
     params: dict[str, Any] | None = None, *, headers: list[tuple[bytes, bytes]] | None = None
 ) -> AsyncIterator[GraphQLWebsocketCommunicator]:
     """An acknowledged graphql-transport-ws connection (connection_init with ``params``)."""
     ws = communicator(headers=headers)
-    ws.connection_params = params or {}
-    await ws.gql_init()
+    # By hand rather than gql_init(), which gives the acknowledgement one second: a loaded
+    # machine (CI running beside other suites) can take longer without anything being wrong.
+    assert await ws.connect(timeout=ACK_SECONDS) == (True, GRAPHQL_TRANSPORT_WS_PROTOCOL)
+    await ws.send_json_to({"type": "connection_init", "payload": params or {}})
+    assert await ws.receive_json_from(timeout=ACK_SECONDS) == {"type": "connection_ack"}
     try:
         yield ws
     finally:

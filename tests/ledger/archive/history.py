@@ -16,7 +16,8 @@ from django.test import override_settings
 from esports.economy.models import DeltaCrownTransaction
 from esports.tournaments.models import Match
 from ledger.models import UserActivity, UserProfileStats
-from ledger.projections import LIFETIME_STATS
+from ledger.models.insights import UserGameStats
+from ledger.projections import GAME_STATS, LIFETIME_STATS
 from tests.factories import MatchFactory, RegistrationFactory, UserFactory, transaction_for
 
 BEFORE = date(2023, 4, 1)
@@ -56,6 +57,12 @@ def make_history() -> History:
 def stats(*users: Any) -> dict[int, dict[str, Any]]:
     rows = UserProfileStats.objects.filter(user__in=users).values("user_id", *LIFETIME_STATS.fields)
     return {row.pop("user_id"): row for row in rows}
+
+
+def game_stats() -> list[dict[str, Any]]:
+    """Every per-game stats row (the other projection of the registry)."""
+    fields = [*GAME_STATS.key, *GAME_STATS.fields]
+    return list(UserGameStats.objects.order_by(*GAME_STATS.key).values(*fields))
 
 
 def old_events() -> int:

@@ -29,7 +29,16 @@ from ledger.operations.jobs import submit_job
 from ledger.operations.progress import OperationStopped
 from ledger.operations.reconcile import reconcile_stats
 from ledger.services.stats import recompute_stats
-from tests.ledger.archive.history import BEFORE, at, make_history, old_events, read_file, stats
+from tests.factories import transaction_for
+from tests.ledger.archive.history import (
+    BEFORE,
+    at,
+    game_stats,
+    make_history,
+    old_events,
+    read_file,
+    stats,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -82,22 +91,30 @@ def test_archive_moves_whole_months_to_files_with_a_manifest(archive_dir: Path) 
 def test_after_the_archive_stats_recompute_reconcile_and_backfill_agree(archive_dir: Path) -> None:
     history = make_history()
     before = stats(history.erin, history.rival)
+    games_before = game_stats()
+    assert len(games_before) == 2  # Erin's and her rival's valorant rows
 
     archive_activity(before=BEFORE)
 
     assert stats(history.erin, history.rival) == before
     for user in (history.erin, history.rival):
         assert recompute_stats(user) == before[user.pk]
-    lifetime = ProjectionBaseline.objects.filter(
+    lifetime = ProjectionBaseline.objects.get(
         projection="ledger.userprofilestats", user_id=history.erin.pk
     )
-    assert lifetime.get().counters["total_earned"] == 40
+    assert (lifetime.counters["total_earned"], lifetime.counters["total_spent"]) == (40, 15)
+    game = ProjectionBaseline.objects.get(
+        projection="ledger.usergamestats", user_id=history.erin.pk
+    )
+    assert (game.key, game.counters["matches_won"]) == (f'[{history.erin.pk},"valorant"]', 1)
+    assert game_stats() == games_before
     report = reconcile_stats()
     assert not report.found_problems, report.as_dict()
     events = UserActivity.objects.count()
     assert backfill_activity().total_events == 0
     assert UserActivity.objects.count() == events
     assert stats(history.erin, history.rival) == before
+    assert game_stats() == games_before
 
 
 def test_a_live_save_of_an_archived_source_row_records_nothing_again(archive_dir: Path) -> None:
@@ -192,8 +209,12 @@ def test_anonymize_rewrites_the_archive_files_without_the_user(
     archive_activity(before=BEFORE)
     old = _listing(archive_dir)
 
+    assert _head_to_head_baselines_naming(history.erin.pk) == 2  # hers, and the rival's
+
     with django_capture_on_commit_callbacks(execute=True):  # the replaced files go on commit
         subject = anonymize_user(user=history.erin)
+
+    assert _head_to_head_baselines_naming(history.erin.pk) == 0
 
     new = _listing(archive_dir)
     assert sorted(new) == [
@@ -226,6 +247,11 @@ def test_anonymize_rewrites_the_archive_files_without_the_user(
     assert not ArchivedEvent.objects.filter(user_id=history.erin.pk).exists()
     assert not reconcile_stats().found_problems
     assert backfill_activity().total_events == 0
+
+
+def _head_to_head_baselines_naming(user_id: int) -> int:
+    rows = ProjectionBaseline.objects.filter(projection="ledger.headtohead")
+    return sum(user_id in json.loads(row.key) for row in rows)
 
 
 def _people_of(value: Any, user_id: int) -> list[Any]:
@@ -294,3 +320,23 @@ def test_the_command_archives_and_says_what(archive_dir: Path) -> None:
 
     assert "events-2023-02.jsonl.gz: 5 events" in out.getvalue()
     assert "Archived 7 events in 3 files; events before 2023-04-01 are archived" in out.getvalue()
+
+
+def test_events_recorded_into_an_archived_month_go_to_a_second_part(archive_dir: Path) -> None:
+    history = make_history()
+    archive_activity(before=BEFORE)
+    late = transaction_for(history.erin, 9, created_at=at(2, 20))  # recorded after the archive
+    assert old_events() == 1
+    before = stats(history.erin)
+
+    report = archive_activity(before=BEFORE)
+
+    assert report.months == {"events-2023-02.part2.jsonl.gz": 1}
+    assert old_events() == 0
+    assert stats(history.erin) == before
+    assert not reconcile_stats().found_problems
+    [row] = read_file(archive_dir / "events-2023-02.part2.jsonl.gz")
+    assert (row["source_id"], row["amount"]) == (late.pk, 9)
+    out = StringIO()
+    assert export_user_activity(user=history.erin, out=out) == 7
+    assert late.pk in {e["source_id"] for e in json.loads(out.getvalue())["events"]}
