@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ledger.fold import opponents_of
-from ledger.models import EventType, HeadToHead, UserActivity
+from ledger.models import ArchivedEvent, EventType, HeadToHead, UserActivity
 from ledger.projections import HEAD_TO_HEAD
 
 
@@ -48,4 +48,17 @@ def _match_at(user_id: int, opponent_id: int, at: datetime) -> int | None:
         match_id = metadata.get("match_id")
         if opponent_id in opponents_of(metadata) and isinstance(match_id, int):
             return match_id
+    return _archived_match_at(user_id, opponent_id, at)
+
+
+def _archived_match_at(user_id: int, opponent_id: int, at: datetime) -> int | None:
+    """The last match after its month was archived: the source row both players have an
+    archived ``match_played`` of at that moment (the archive keeps no metadata in the table)."""
+    played = ArchivedEvent.objects.filter(event_type=EventType.MATCH_PLAYED, timestamp=at)
+    theirs = played.filter(user_id=opponent_id).values_list("source_model", "source_id")
+    for source_model, source_id in (
+        played.filter(user_id=user_id).order_by("-id").values_list("source_model", "source_id")
+    ):
+        if (source_model, source_id) in set(theirs):
+            return source_id
     return None
