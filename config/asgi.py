@@ -6,6 +6,7 @@ API's view runs the check for session requests). WebSockets at /graphql/ go thro
 strawberry's Channels consumer (GraphQL subscriptions).
 """
 
+import gc
 import os
 
 import django
@@ -27,3 +28,7 @@ http_application = Admission(
     queue_seconds=settings.HTTP_QUEUE_SECONDS,
 )
 application = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application()})
+# What start-up built (Django, the schema, the URLconf) lives as long as the process: out of
+# the collector's reach, a full collection no longer walks it (measured in-process: 25 µs of
+# CPU per stats request, paid as a pause of about 0.4 s every few thousand requests).
+gc.freeze()

@@ -16,7 +16,6 @@ The bound, for a revoked token or a changed user (deactivated, made staff or not
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import threading
 import time
@@ -38,8 +37,30 @@ GROUP_REFRESH_SECONDS = 3600.0
 
 @dataclass(slots=True)
 class _Entry:
-    user: Any
+    user_id: Any
+    row: _Row
     expires: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """A user row as read: each hit rebuilds a fresh instance from it (``Model.from_db``,
+    about a quarter of ``copy.copy`` of a model instance: 14 against 52 µs measured here), so a
+    request may cache relations on its user without another request seeing them."""
+
+    model: Any
+    db: str | None
+    names: tuple[str, ...]
+    values: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, user: Any) -> _Row:
+        names = tuple(field.attname for field in user._meta.concrete_fields)
+        values = tuple(getattr(user, name) for name in names)
+        return cls(model=type(user), db=user._state.db, names=names, values=values)
+
+    def user(self) -> Any:
+        return self.model.from_db(self.db, self.names, self.values)
 
 
 class TokenCache:
@@ -65,7 +86,7 @@ class TokenCache:
         return self._evictions
 
     def get(self, digest: str) -> Any | None:
-        """A private copy of the cached user (a request may cache relations on it), or None."""
+        """A private instance of the cached user (a request may cache relations on it), or None."""
         with self._lock:
             entry = self._entries.get(digest)
             if entry is None:
@@ -74,8 +95,8 @@ class TokenCache:
                 del self._entries[digest]
                 return None
             self._entries.move_to_end(digest)
-            user = entry.user
-        return copy.copy(user)
+            row = entry.row
+        return row.user()
 
     def put(self, digest: str, user: Any, *, generation: int) -> None:
         if not self.enabled:
@@ -83,7 +104,7 @@ class TokenCache:
         with self._lock:
             if generation != self._evictions:  # something was revoked while we read: skip
                 return
-            self._entries[digest] = _Entry(copy.copy(user), self.clock() + self.ttl)
+            self._entries[digest] = _Entry(user.pk, _Row.of(user), self.clock() + self.ttl)
             self._entries.move_to_end(digest)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
@@ -91,7 +112,7 @@ class TokenCache:
     def evict_user(self, user_id: int) -> None:
         with self._lock:
             self._evictions += 1
-            for digest in [d for d, e in self._entries.items() if e.user.pk == user_id]:
+            for digest in [d for d, e in self._entries.items() if e.user_id == user_id]:
                 del self._entries[digest]
 
     def clear(self) -> None:

@@ -8,6 +8,7 @@ import asyncio
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
 from channels.layers import get_channel_layer
@@ -33,9 +34,9 @@ class Clock:
         return self.now
 
 
-class Row:
-    def __init__(self, pk: int) -> None:
-        self.pk = pk
+def Row(pk: int) -> Any:
+    """A user row as the token lookup returns it (built, not saved)."""
+    return UserFactory.build(pk=pk, username=f"row{pk}")
 
 
 def test_entries_expire_after_the_ttl_and_the_lru_keeps_its_size():
@@ -66,7 +67,10 @@ def test_each_hit_is_a_private_copy():
     tokens.put("d", Row(1), generation=tokens.generation())
     first = tokens.get("d")
     first.pk = 99
-    assert tokens.get("d").pk == 1
+    first.username = "changed"
+    again = tokens.get("d")
+    assert (again.pk, again.username) == (1, "row1")
+    assert again is not first
 
 
 @pytest.fixture
