@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from django.db import connection
@@ -12,22 +11,9 @@ from ledger.models import UserActivity
 from ledger.selectors import Position, activity_feed_query, page_request
 from tests.factories import UserFactory
 from tests.graphql_api.conftest import make_events
+from tests.support.plans import and_its_partitions, plan_nodes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
-
-
-def plan_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
-    return [node, *(n for child in node.get("Plans", []) for n in plan_nodes(child))]
-
-
-def index_and_its_partitions(name: str) -> set[str]:
-    """An index and, where the table is partitioned (decision 0014), each partition's copy."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = %s::regclass",
-            [name],
-        )
-        return {name, *(row[0] for row in cursor.fetchall())}
 
 
 @pytest.mark.parametrize("include_economy", [True, False])
@@ -46,7 +32,7 @@ def test_a_deep_feed_page_scans_the_feed_index_as_a_range(include_economy):
     # Others' view (no coin events) reads the partial index that holds only what they see; on
     # a partitioned table, the scans are of each month's copy of it.
     index = "ledger_activity_feed" if include_economy else "ledger_activity_feed_shown"
-    feed_indexes = index_and_its_partitions(index)
+    feed_indexes = and_its_partitions(index)
     scans = [n for n in nodes if n.get("Index Name") in feed_indexes]
     assert scans, json.dumps(plan, indent=1)
     scan = scans[0]

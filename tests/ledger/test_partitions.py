@@ -23,6 +23,7 @@ from ledger.selectors import Position, activity_feed_query, page_request
 from ledger.services.recording import record_activity
 from tests.esports.scenario import assert_stats_fold_everywhere
 from tests.factories import UserFactory
+from tests.support.plans import plan_nodes
 
 pytestmark = pytest.mark.postgres
 
@@ -137,10 +138,6 @@ def test_a_detached_month_leaves_its_rows_in_a_table_and_is_refused_clearly() ->
             cursor.execute("DROP TABLE IF EXISTS ledger_useractivity_1997_08")
 
 
-def _plan_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
-    return [node, *(n for child in node.get("Plans", []) for n in _plan_nodes(child))]
-
-
 @pytest.mark.django_db
 def test_a_deep_page_reads_only_the_months_up_to_its_cursor_each_by_its_feed_index() -> None:
     """Pruned by the cursor's ``timestamp <=`` bound; the months after it are not read."""
@@ -159,7 +156,7 @@ def test_a_deep_page_reads_only_the_months_up_to_its_cursor_each_by_its_feed_ind
     assert "1996_02" < cursor_month[-7:] < "1996_12"
     request = page_request(first=50, after=Position(key=deep.timestamp, id=deep.pk))
     query = activity_feed_query(user_id=user.pk, request=request, include_economy=True)
-    nodes = _plan_nodes(json.loads(query.explain(format="json"))[0]["Plan"])
+    nodes = plan_nodes(json.loads(query.explain(format="json"))[0]["Plan"])
     scanned = {n["Relation Name"] for n in nodes if "Relation Name" in n}
     assert cursor_month in scanned
     assert all(name <= cursor_month for name in scanned), scanned
