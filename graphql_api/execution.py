@@ -24,9 +24,10 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from enum import Enum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from graphql import (
+    FieldNode,
     GraphQLEnumType,
     GraphQLField,
     GraphQLLeafType,
@@ -109,6 +110,13 @@ def _coercer(leaf: GraphQLLeafType) -> Callable[[object], object]:
 class LedgerExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's execution, reading basic scalar fields without building their info."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # graphql-core collects a selection once per operation and hands the same grouped
+        # field set for every object of a list: its plan is worked out once too. An entry
+        # keeps its field set alive, so an identity is never reused while this context lives.
+        self._plans: dict[tuple[int, int], tuple[GroupedFieldSet, _Plan]] = {}
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -125,12 +133,13 @@ class LedgerExecutionContext(StrawberryGraphQLCoreExecutionContext):
             )
         read: dict[str, object] = {}
         rest: GroupedFieldSet = {}
-        for response_name, field_details_list in grouped_field_set.items():
-            value = self._read_leaf(parent_type, source_value, field_details_list)
-            if value is _FALLBACK:
-                rest[response_name] = field_details_list
-            else:
-                read[response_name] = value
+        for response_name, leaf, field_details_list in self._plan(parent_type, grouped_field_set):
+            if leaf is not None:
+                value = self._read_leaf(leaf, source_value)
+                if value is not _FALLBACK:
+                    read[response_name] = value
+                    continue
+            rest[response_name] = field_details_list
         if not rest:
             return read
         executed = super().execute_fields(parent_type, source_value, path, rest, position_context)
@@ -144,25 +153,38 @@ class LedgerExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return merged()
         return _in_order(grouped_field_set, read, executed)  # type: ignore[arg-type]
 
-    def _read_leaf(
-        self, parent_type: GraphQLObjectType, source: object, field_details_list: FieldDetailsList
-    ) -> object:
-        node = field_details_list[0].node
-        if node.arguments:
-            return _FALLBACK
-        field = _basic_leaves.get(parent_type, node.name.value)
-        if field is None:
-            return _FALLBACK
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> _Plan:
+        """Each field of the selection with its ``BasicLeaf`` (None: graphql-core's)."""
+        key = (id(parent_type), id(grouped_field_set))
+        known = self._plans.get(key)
+        if known is None:
+            plan = tuple(
+                (name, _leaf_of(parent_type, details[0].node), details)
+                for name, details in grouped_field_set.items()
+            )
+            known = self._plans[key] = (grouped_field_set, plan)
+        return known[1]
+
+    def _read_leaf(self, leaf: BasicLeaf, source: object) -> object:
+        """The leaf's coerced value, or ``_FALLBACK`` where graphql-core must answer."""
         try:
-            result = field.read(source)
+            result = leaf.read(source)
             if result is None or result is Undefined:
-                return None if field.nullable else _FALLBACK  # the error is graphql-core's
-            if isinstance(result, Exception) or (field.may_await and self.is_awaitable(result)):
+                return None if leaf.nullable else _FALLBACK  # the error is graphql-core's
+            if isinstance(result, Exception) or (leaf.may_await and self.is_awaitable(result)):
                 return _FALLBACK
-            coerced = field.coerce(result)
+            coerced = leaf.coerce(result)
         except Exception:  # located and reported by graphql-core's own path
             return _FALLBACK
         return _FALLBACK if coerced is None or coerced is Undefined else coerced
+
+
+_Plan = tuple[tuple[str, BasicLeaf | None, FieldDetailsList], ...]
+
+
+def _leaf_of(parent_type: GraphQLObjectType, node: FieldNode) -> BasicLeaf | None:
+    """The field's ``BasicLeaf`` when this selection of it may take the shortcut."""
+    return None if node.arguments else _basic_leaves.get(parent_type, node.name.value)
 
 
 def _in_order(
