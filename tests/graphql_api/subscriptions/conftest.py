@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.test import Client
 from strawberry.channels.testing import GraphQLWebsocketCommunicator
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
@@ -30,6 +31,11 @@ def communicator(
 
 
 ACK_SECONDS = 15.0
+
+
+def cookie_of(client: Client) -> list[tuple[bytes, bytes]]:
+    """The WebSocket handshake's headers of a browser with ``client``'s session."""
+    return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
 
 
 @asynccontextmanager

@@ -15,6 +15,7 @@ from tests.graphql_api.subscriptions.conftest import (
     closed_with,
     communicator,
     connected,
+    cookie_of,
     follow,
     in_db,
     receive_edges,
@@ -28,8 +29,7 @@ STATS = "subscription { statsUpdated { achievementsCount } }"
 
 
 def session_cookie(user: Any) -> list[tuple[bytes, bytes]]:
-    client = signed_in_client(user)
-    return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+    return cookie_of(signed_in_client(user))
 
 
 async def test_a_bearer_token_in_connection_init_is_the_viewer():

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +21,7 @@ from tests.graphql_api.subscriptions.conftest import (
     FEED,
     closed_with,
     connected,
+    cookie_of,
     follow,
     in_db,
     joined,
@@ -50,10 +50,6 @@ async def user_with_token(username: str) -> tuple[Any, str]:
     user = await in_db(UserFactory.create)(username=username)
     _, token = await in_db(issue_api_token)(user=user)
     return user, token
-
-
-def cookie_of(client: Client) -> list[tuple[bytes, bytes]]:
-    return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
 
 
 def deactivate(user: Any) -> None:

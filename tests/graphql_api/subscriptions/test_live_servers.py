@@ -26,7 +26,6 @@ from graphql_api.subscriptions.groups import user_group
 from ledger.models import UserActivity
 from tests.factories import UserFactory
 from tests.graphql_api.conftest import db_id
-from tests.support import services
 from tests.support.processes import run_python
 from tests.support.servers import server_environment, start_uvicorn, stop, subscription_client
 
@@ -71,9 +70,6 @@ for code in {codes!r}:
     achievement, _ = Achievement.objects.get_or_create(code=code, defaults={{"name": code}})
     UserAchievement.objects.create(user=user, achievement=achievement)
 """
-
-
-free_port = services.free_port
 
 
 @pytest.fixture
