@@ -5,28 +5,40 @@ each player's standing match events of that month are folded into what the reads
 the month's win runs (of every game, and of each game: ``StreakBaseline``), which compose in
 month order whatever order the months are archived in, and the player's newest archived results
 (``RecentResultsBaseline``), merged by match order and cut to ``RECENT_KEPT``.
+
+Reconcile checks them against the counters' baselines (the archived wins, losses and matches
+played agree with them) and rebuilds those that differ from the archive files.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Sum
+from django.db.models.functions import TruncMonth
 
+from ledger.archive import files
+from ledger.archive.baselines import label
+from ledger.archive.storage import ArchiveStorage, archive_storage
 from ledger.fold import game_of
 from ledger.models import (
     ArchivedEvent,
+    ArchivedFile,
     EventType,
+    ProjectionBaseline,
     RecentResultsBaseline,
     StreakBaseline,
     UserActivity,
 )
+from ledger.projections import GAME_STATS, LIFETIME_STATS
 from ledger.selectors.form import (
     DECIDED,
     MATCH_ORDER,
@@ -36,6 +48,18 @@ from ledger.selectors.form import (
     outcome_of,
     runs_of,
 )
+
+MATCH_TYPES = (EventType.MATCH_PLAYED, *DECIDED)
+MATCH_COLUMNS = (
+    "user_id",
+    "event_type",
+    "timestamp",
+    "source_model",
+    "source_id",
+    "id",
+    "metadata",
+)
+"""What the fold reads of a match event (``MonthForm.add``), from the table or a file."""
 
 USER_BATCH = 1000
 """Players whose month is folded and saved at a time (memory: one player's month of matches)."""
@@ -57,16 +81,14 @@ def fold_archived_form(*, month: date, start: datetime, end: datetime) -> None:
         UserActivity.objects.filter(
             timestamp__gte=start,
             timestamp__lt=end,
-            event_type__in=(EventType.MATCH_PLAYED, *DECIDED),
+            event_type__in=MATCH_TYPES,
             user_id__isnull=False,
             reversed_by__isnull=True,
         )
         .filter(Exists(archived))
         .exclude(Exists(cancelled))
         .order_by("user_id", *MATCH_ORDER)
-        .values_list(
-            "user_id", "event_type", "timestamp", "source_model", "source_id", "id", "metadata"
-        )
+        .values_list(*MATCH_COLUMNS)
     )
     batch = MonthForm(month)
     for user_id, events in groupby(rows.iterator(chunk_size=2000), key=itemgetter(0)):
@@ -172,3 +194,84 @@ def newest(results: Sequence[Result]) -> list[Result]:
     return sorted(results, key=lambda r: (datetime.fromisoformat(r[0]), r[1], r[2]), reverse=True)[
         :RECENT_KEPT
     ]
+
+
+Counts = dict[str, int]
+"""What a baseline says of a player's archived matches: ``decided`` and ``won`` (of every game,
+``game`` empty, or one), and ``kept`` results (of every game)."""
+
+
+def form_drift(user_ids: Collection[int]) -> dict[tuple[int, str], tuple[Counts, Counts]]:
+    """The players' (and games') form baselines that disagree with their counters' baselines,
+    as (what the counters say, what the form baselines hold), in three queries."""
+    expected: dict[tuple[int, str], Counts] = {}
+    counted = ProjectionBaseline.objects.filter(
+        projection__in=(label(LIFETIME_STATS), label(GAME_STATS)), user_id__in=list(user_ids)
+    ).values_list("key", "counters")
+    for text, counters in counted:
+        user_id, *game = json.loads(text)
+        won, lost = int(counters.get("matches_won", 0)), int(counters.get("matches_lost", 0))
+        counts = {"decided": won + lost, "won": won}
+        if not game:
+            counts["kept"] = min(RECENT_KEPT, int(counters.get("matches_played", 0)))
+        expected[(user_id, game[0] if game else "")] = counts
+    stored: dict[tuple[int, str], Counts] = defaultdict(dict)
+    runs = (
+        StreakBaseline.objects.filter(user_id__in=list(user_ids))
+        .values("user_id", "game")
+        .order_by()
+        .annotate(decided=Sum("decided"), won=Sum("won"))
+    )
+    for row in runs:
+        stored[(row["user_id"], row["game"])] = {"decided": row["decided"], "won": row["won"]}
+    kept = RecentResultsBaseline.objects.filter(user_id__in=list(user_ids))
+    for user_id, results in kept.values_list("user_id", "results"):
+        stored[(user_id, "")]["kept"] = len(results)
+    drift = {}
+    for key in sorted(set(expected) | set(stored)):
+        nothing = {"decided": 0, "won": 0} | ({} if key[1] else {"kept": 0})
+        want = nothing | expected.get(key, {})
+        have = nothing | stored.get(key, {})
+        if want != have:
+            drift[key] = (want, have)
+    return drift
+
+
+def rebuild_archived_form(
+    *, user_ids: Collection[int], storage: ArchiveStorage | None = None
+) -> None:
+    """Fold the players' archived matches again from the archive files (each verified first),
+    every part of a month together in match order, in place of their form baselines:
+    reconcile's repair, and what fills them for months archived before they existed."""
+    wanted = set(user_ids)
+    months = (
+        ArchivedEvent.objects.filter(user_id__in=list(wanted))
+        .annotate(month=TruncMonth("timestamp"))
+        .order_by()
+        .values_list("month", flat=True)
+        .distinct()
+    )
+    events: dict[date, list[tuple[Any, ...]]] = defaultdict(list)
+    cancelled: set[int] = set()
+    storage = storage or archive_storage()
+    wanted_months = [month.date() if isinstance(month, datetime) else month for month in months]
+    for archived in ArchivedFile.objects.filter(month__in=wanted_months).order_by("month", "part"):
+        for row in files.read_rows(storage, archived):
+            if row["user_id"] not in wanted:
+                continue
+            if row["reverses_id"] is not None:
+                cancelled.add(row["reverses_id"])
+            elif row["event_type"] in MATCH_TYPES:
+                events[archived.month].append(tuple(row[name] for name in MATCH_COLUMNS))
+    with transaction.atomic():
+        StreakBaseline.objects.filter(user_id__in=list(wanted)).delete()
+        RecentResultsBaseline.objects.filter(user_id__in=list(wanted)).delete()
+        for month, theirs in sorted(events.items()):
+            standing = sorted(
+                (event for event in theirs if event[5] not in cancelled),
+                key=itemgetter(0, 2, 4, 5),  # the player, then match order
+            )
+            batch = MonthForm(month)
+            for user_id, matches in groupby(standing, key=itemgetter(0)):
+                batch.add(user_id, list(matches))
+            batch.save()

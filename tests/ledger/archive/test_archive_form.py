@@ -17,9 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from esports.tournaments.models import Match, Registration
+from ledger.archive.form import RUNS_FIELDS, rebuild_archived_form
 from ledger.models import RecentResultsBaseline, StreakBaseline
 from ledger.operations.archive import archive_activity
 from ledger.operations.gdpr import anonymize_user
+from ledger.operations.reconcile import reconcile_stats
 from ledger.selectors import Streaks, recent_results, streaks_by_user
 from tests.esports.scenario import decide
 from tests.factories import MatchFactory, RegistrationFactory, TournamentFactory, UserFactory
@@ -166,8 +168,20 @@ def test_streaks_and_recent_results_survive_archive_runs(
             for month in runs:
                 archive_activity(before=date(2023, month, 1))
                 assert players.seen() == before
+            kept = _baselines()
+            rebuild_archived_form(user_ids=[players.ann.pk, players.bob.pk])  # from the files
+            assert _baselines() == kept
 
         transaction.set_rollback(True)
+
+
+def _baselines() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    runs = StreakBaseline.objects.order_by("user_id", "game", "month")
+    kept = RecentResultsBaseline.objects.order_by("user_id")
+    return (
+        list(runs.values_list("user_id", "game", "month", *RUNS_FIELDS)),
+        list(kept.values_list("user_id", "results")),
+    )
 
 
 def test_a_streak_across_the_horizon_and_two_runs_newest_month_first(archive_dir: Any) -> None:
@@ -206,8 +220,35 @@ def test_a_streak_across_the_horizon_and_two_runs_newest_month_first(archive_dir
         "won",
     ]
 
+    assert not reconcile_stats().found_problems
+
     anonymize_user(user=players.ann)
 
     assert not StreakBaseline.objects.filter(user_id=players.ann.pk).exists()
     assert not RecentResultsBaseline.objects.filter(user_id=players.ann.pk).exists()
     assert StreakBaseline.objects.filter(user_id=players.bob.pk).exists()
+
+
+def test_reconcile_finds_form_baselines_that_disagree_and_rebuilds_them(archive_dir: Any) -> None:
+    players = Players()
+    for day in range(1, 8):
+        players.play(Played(1 + day % 3, day, 12, day != 4, day == 6, GAMES[day % 2], None))
+    before = players.seen()
+    archive_activity(before=date(2023, 4, 1))
+    kept = _baselines()
+    StreakBaseline.objects.filter(user_id=players.ann.pk, game="").update(won=0)
+    RecentResultsBaseline.objects.filter(user_id=players.bob.pk).delete()  # as before 0027
+
+    report = reconcile_stats()
+
+    drifted = {(row.key, tuple(f.field for f in row.fields)) for row in report.drifted_rows}
+    assert drifted == {((players.ann.pk, ""), ("won",)), ((players.bob.pk, ""), ("kept",))}
+    expected_kept = next(f for f in report.drifted_rows if f.key[0] == players.bob.pk).fields[0]
+    assert (expected_kept.expected, expected_kept.current) == (7, 0)
+
+    report = reconcile_stats(fix=True)
+
+    assert report.fixed_rows == 2
+    assert _baselines() == kept
+    assert players.seen() == before
+    assert not reconcile_stats().found_problems
