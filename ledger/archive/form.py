@@ -43,6 +43,7 @@ from ledger.selectors.form import (
     DECIDED,
     MATCH_ORDER,
     RECENT_KEPT,
+    RUNS_FIELDS,
     PlayedMatch,
     Runs,
     outcome_of,
@@ -160,7 +161,7 @@ class MonthForm:
                     setattr(row, name, value)
                 changed.append(row)
         StreakBaseline.objects.bulk_create(created, batch_size=1000)
-        StreakBaseline.objects.bulk_update(changed, RUNS_FIELDS, batch_size=1000)
+        StreakBaseline.objects.bulk_update(changed, list(RUNS_FIELDS), batch_size=1000)
 
     def _save_recent(self) -> None:
         users = sorted(user_id for user_id, results in self.recent.items() if results)
@@ -180,9 +181,6 @@ class MonthForm:
             changed.append(row)
         RecentResultsBaseline.objects.bulk_create(created, batch_size=1000)
         RecentResultsBaseline.objects.bulk_update(changed, ["results"], batch_size=1000)
-
-
-RUNS_FIELDS = [field.name for field in dataclasses.fields(Runs)]
 
 
 def stored_runs(row: StreakBaseline) -> Runs:

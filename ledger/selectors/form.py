@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -88,6 +88,9 @@ class Runs:
         return Streaks(self.trailing, self.longest)
 
 
+RUNS_FIELDS = tuple(field.name for field in fields(Runs))
+
+
 def runs_of(outcomes: Iterable[bool]) -> Runs:
     """The runs of ``outcomes`` (won or not, oldest first)."""
     decided = won = leading = current = longest = 0
@@ -126,7 +129,7 @@ def archived_runs(*, user_ids: Collection[int], game: str | None = None) -> dict
     rows = (
         StreakBaseline.objects.filter(user_id__in=list(user_ids), game=game or "")
         .order_by("user_id", "month")
-        .values_list("user_id", "decided", "won", "leading", "trailing", "longest")
+        .values_list("user_id", *RUNS_FIELDS)
     )
     for user_id, *month in rows:
         found[user_id] = found.get(user_id, Runs()).then(Runs(*month))

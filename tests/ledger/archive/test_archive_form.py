@@ -11,18 +11,20 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from esports.tournaments.models import Match, Registration
-from ledger.archive.form import RUNS_FIELDS, rebuild_archived_form
+from ledger.archive.form import rebuild_archived_form
 from ledger.models import RecentResultsBaseline, StreakBaseline
 from ledger.operations.archive import archive_activity
 from ledger.operations.gdpr import anonymize_user
 from ledger.operations.reconcile import reconcile_stats
 from ledger.selectors import Streaks, recent_results, streaks_by_user
+from ledger.selectors.form import RUNS_FIELDS
 from tests.esports.scenario import decide
 from tests.factories import MatchFactory, RegistrationFactory, TournamentFactory, UserFactory
 
@@ -252,3 +254,22 @@ def test_reconcile_finds_form_baselines_that_disagree_and_rebuilds_them(archive_
     assert _baselines() == kept
     assert players.seen() == before
     assert not reconcile_stats().found_problems
+
+
+def test_the_reads_cost_the_same_few_queries_however_much_was_archived(archive_dir: Any) -> None:
+    players = Players()
+    for day in range(1, 13):
+        players.play(Played(1 + day % 4, day, 12, day % 3 != 0, False, GAMES[day % 2], None))
+    players.play(Played(HOT, 1, 12, True, False, "cs2", None))
+    archive_activity(before=date(2023, 6, 1))
+    users = [players.ann.pk, players.bob.pk]
+
+    with CaptureQueriesContext(connection) as queries:
+        streaks_by_user(user_ids=users, game="cs2")
+    assert len(queries) == 2  # the archived months' runs, the hot matches
+    with CaptureQueriesContext(connection) as queries:
+        assert len(recent_results(user_id=players.ann.pk, last=1)) == 1
+    assert len(queries) == 2  # the hot list is long enough: the archived one is not read
+    with CaptureQueriesContext(connection) as queries:
+        assert len(recent_results(user_id=players.ann.pk, last=100)) == 13
+    assert len(queries) == 3
