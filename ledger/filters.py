@@ -52,6 +52,17 @@ def apply_filter(
     queryset: QuerySet[Any],
 ) -> QuerySet[Any]:
     """Filter ``queryset`` by ``data`` or raise InvalidFilterError naming what was wrong."""
+    return valid_filterset(filterset_class, data=data, queryset=queryset).qs
+
+
+def valid_filterset(
+    filterset_class: type[django_filters.FilterSet],
+    *,
+    data: Mapping[str, Any],
+    queryset: QuerySet[Any],
+) -> django_filters.FilterSet:
+    """The filterset of ``data`` over ``queryset``, validated (its ``qs`` the filtered rows, its
+    form's ``cleaned_data`` the values parsed), or InvalidFilterError naming what was wrong."""
     filterset = filterset_class(data=dict(data), queryset=queryset)
     if not filterset.is_valid():
         reasons = "; ".join(
@@ -59,4 +70,4 @@ def apply_filter(
             for field, messages in filterset.errors.items()
         )
         raise InvalidFilterError(f"Invalid filter: {reasons}")
-    return filterset.qs
+    return filterset

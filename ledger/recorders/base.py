@@ -364,6 +364,12 @@ class Recorder(ABC):
         """The months the events table holds, as their first days (UTC), oldest first."""
 
     @abstractmethod
+    def partition_months(self) -> list[date] | None:
+        """The months of the events table's partitions as this process last saw them, oldest
+        first, without a query; None where it is one table. A hint for reads that a month
+        made or detached since may have made stale (decision 0026), never a promise."""
+
+    @abstractmethod
     def make_event_months(self, months: Collection[date]) -> int:
         """Make sure these months (first days, UTC) can hold events; return how many were made."""
 

@@ -75,6 +75,10 @@ class PortableRecorder(Recorder):
         """The months some event falls in: SQLite keeps them all in one table."""
         return list(UserActivity.objects.dates("timestamp", "month"))  # in UTC (TIME_ZONE)
 
+    def partition_months(self) -> None:
+        """One table: a read has no months to skip."""
+        return None
+
     def make_event_months(self, months: Collection[date]) -> int:
         """Nothing to make: one table holds every month."""
         return 0

@@ -74,6 +74,13 @@ class PostgreSQLRecorder(Recorder):
             return list(UserActivity.objects.dates("timestamp", "month"))  # in UTC (TIME_ZONE)
         return sorted(_month_named(name) for name in names)
 
+    def partition_months(self) -> list[date] | None:
+        """The months this process has seen made and committed (read once a process, on a
+        connection of its own; read again when a month this process records into is missing
+        from them, forgotten when it detaches one)."""
+        known = self._committed_months(refresh=False)
+        return None if known is None else sorted(known)
+
     def make_event_months(self, months: Collection[date]) -> int:
         """Make the partitions of the months not yet made, in the caller's transaction
         (``ledger_make_event_months``: SHARE UPDATE EXCLUSIVE on the table until it ends, which

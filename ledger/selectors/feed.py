@@ -6,17 +6,21 @@ The feed ends at the archive horizon: events before it are in the archive's file
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from ledger.archive.files import horizon
-from ledger.filters import ActivityFilter, apply_filter
+from ledger.filters import ActivityFilter, valid_filterset
 from ledger.models import EventType, UserActivity
+from ledger.recorders import recorder
 from ledger.routing import replica_read
 from ledger.selectors.events import ECONOMY_TYPES, NON_ECONOMY_TYPES
-from ledger.selectors.paging import Page, PageRequest, keyset_page, keyset_query
+from ledger.selectors.paging import Page, PageRequest
+from ledger.selectors.windows import Span, first_window_query, windowed_page
 
 FEED_FIELDS: tuple[str, ...] = (
     "id",
@@ -51,13 +55,11 @@ def activity_feed_page(
     """A page of a user's feed, newest first by (timestamp, id), as dicts of ``FEED_FIELDS``.
 
     ``include_economy`` False hides coin events and the reversals of coin events: the
-    owner and staff see them, others do not.
+    owner and staff see them, others do not. On monthly partitions the page is read a few
+    months at a time, newest first (``windowed_page``, decision 0026).
     """
-    return keyset_page(
-        _feed(user_id=user_id, filters=filters, include_economy=include_economy),
-        order=FEED_ORDER,
-        request=request,
-    )
+    feed = _feed(user_id=user_id, filters=filters, include_economy=include_economy)
+    return windowed_page(feed.rows, order=FEED_ORDER, request=request, span=feed.span(request))
 
 
 def activity_feed_query(
@@ -67,23 +69,46 @@ def activity_feed_query(
     filters: Mapping[str, Any] | None = None,
     include_economy: bool,
 ) -> QuerySet[Any]:
-    """The one SELECT a feed page runs (exposed so a test can EXPLAIN it)."""
-    return keyset_query(
-        _feed(user_id=user_id, filters=filters, include_economy=include_economy),
-        order=FEED_ORDER,
-        request=request,
-    )
+    """The first SELECT a feed page runs, and the only one when its first window of months
+    holds the page (exposed so a test can EXPLAIN it)."""
+    feed = _feed(user_id=user_id, filters=filters, include_economy=include_economy)
+    return first_window_query(feed.rows, order=FEED_ORDER, request=request, span=feed.span(request))
 
 
-def _feed(
-    *, user_id: int, filters: Mapping[str, Any] | None, include_economy: bool
-) -> QuerySet[Any]:
+@dataclass(frozen=True, slots=True)
+class _Feed:
+    """A feed's rows (unordered, unpaged), and the [since, until) its filters ask for."""
+
+    rows: QuerySet[Any]
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def span(self, request: PageRequest) -> Span:
+        """What a forward page of it may read: from its cursor, ``until`` or now, down to a
+        ``before`` cursor or ``since``, over the months of the events table's partitions."""
+        tops: list[datetime] = [moment for moment in (self.until,) if moment is not None]
+        floors: list[datetime] = [moment for moment in (self.since,) if moment is not None]
+        if request.after is not None:
+            tops.append(request.after.key)
+        if request.before is not None:
+            floors.append(request.before.key)
+        return Span(
+            months=recorder().partition_months(),
+            start=min(tops) if tops else timezone.now(),
+            floor=max(floors) if floors else None,
+        )
+
+
+def _feed(*, user_id: int, filters: Mapping[str, Any] | None, include_economy: bool) -> _Feed:
     queryset: QuerySet[UserActivity] = UserActivity.objects.filter(user_id=user_id)
+    since = until = None
     if filters:
-        queryset = apply_filter(ActivityFilter, data=filters, queryset=queryset)
+        filterset = valid_filterset(ActivityFilter, data=filters, queryset=queryset)
+        queryset = filterset.qs
+        since, until = (filterset.form.cleaned_data.get(name) for name in ("since", "until"))
     if not include_economy:
         queryset = without_economy(queryset)
-    return queryset.values(*FEED_FIELDS)
+    return _Feed(rows=queryset.values(*FEED_FIELDS), since=since, until=until)
 
 
 def without_economy(queryset: QuerySet[UserActivity]) -> QuerySet[UserActivity]:

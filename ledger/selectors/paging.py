@@ -93,24 +93,34 @@ def reverse(order: Sequence[str]) -> tuple[str, ...]:
 
 
 def keyset_query(
-    queryset: QuerySet[Any], *, order: tuple[str, str], request: PageRequest
+    queryset: QuerySet[Any],
+    *,
+    order: tuple[str, str],
+    request: PageRequest,
+    limit: int | None = None,
 ) -> QuerySet[Any]:
     """Bound and order ``queryset`` for one page, ``order`` being (sort key, id) as the page is
-    shown (newest first): one extra row, to see whether there are more."""
+    shown (newest first): ``limit`` rows, by default the page's and one extra row, to see
+    whether there are more."""
     if request.after is not None:
         queryset = queryset.filter(seek(order, (request.after.key, request.after.id)))
     if request.before is not None:
         queryset = queryset.filter(seek(reverse(order), (request.before.key, request.before.id)))
     walk = reverse(order) if request.last is not None else order
-    return queryset.order_by(*walk)[: request.size + 1]
+    return queryset.order_by(*walk)[: request.size + 1 if limit is None else limit]
 
 
 def keyset_page(
     queryset: QuerySet[Any], *, order: tuple[str, str], request: PageRequest
 ) -> Page[Any]:
-    """Run ``keyset_query`` and trim its extra row into has_next / has_previous; a backward
-    page is read oldest first and shown newest first."""
-    rows = list(keyset_query(queryset, order=order, request=request))
+    """Run ``keyset_query`` and make its rows the page."""
+    return page_of(list(keyset_query(queryset, order=order, request=request)), request=request)
+
+
+def page_of(rows: list[T], *, request: PageRequest) -> Page[T]:
+    """The page of the rows a keyset walk read for ``request`` (its size and one extra row at
+    most): the extra row trimmed into has_next / has_previous, a backward page, read oldest
+    first, shown newest first."""
     size = request.size
     if request.last is not None:
         has_previous = len(rows) > size

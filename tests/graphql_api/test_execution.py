@@ -22,6 +22,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from bench.scenarios.http import FEED  # the page the HTTP benchmark measures
 from esports.demo import load_demo_data
 from graphql_api.execution import LedgerExecutionContext, basic_leaf
 from graphql_api.schema import schema
@@ -37,13 +38,6 @@ README_QUERIES = [
     for example in re.findall(r"```graphql\n(.*?)```", README.read_text(), re.DOTALL)
     if example.lstrip().startswith(("query", "{"))  # a mutation run twice answers otherwise
 ]
-FEED = """query Feed($first: Int) {
-  activityFeed(first: $first) {
-    edges { cursor node { id eventType timestamp metadata sourceModel sourceId amount
-      correctsId correctsEventType } }
-    pageInfo { hasNextPage endCursor }
-  }
-}"""
 
 
 @pytest.fixture
