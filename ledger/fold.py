@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ledger.counters import COUNTER_FIELDS
 from ledger.drafts import NewEvent
 from ledger.models.activity import EventType
-from ledger.models.stats import COUNTER_FIELDS
 
 Key = tuple[int | str, ...]
 """The values of a projection row's key columns, in their order (a user's stats: their id)."""

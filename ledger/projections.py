@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.db import models
 
+from ledger.counters import COUNTER_FIELDS, GAME_COUNTER_FIELDS
 from ledger.drafts import NewEvent
 from ledger.fold import (
     Delta,
@@ -31,7 +32,7 @@ from ledger.models.insights import (
     HeadToHead,
     UserGameStats,
 )
-from ledger.models.stats import COUNTER_FIELDS, GAME_COUNTER_FIELDS, UserProfileStats
+from ledger.models.stats import UserProfileStats
 from ledger.recompute import (
     ProjectionRows,
     recompute_achievement_holders,

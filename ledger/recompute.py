@@ -14,6 +14,7 @@ from django.db.models import Case, F, IntegerField, Max, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
+from ledger.counters import COUNTER_FIELDS, GAME_COUNTER_FIELDS
 from ledger.fold import (
     EVENT_DELTAS,
     Key,
@@ -30,7 +31,7 @@ from ledger.models.insights import (
     HeadToHead,
     UserGameStats,
 )
-from ledger.models.stats import COUNTER_FIELDS, GAME_COUNTER_FIELDS, UserProfileStats
+from ledger.models.stats import UserProfileStats
 
 StatsValues = dict[str, Any]
 """A value for each of ``LIFETIME_STATS.fields``: every counter and ``last_activity_at``."""

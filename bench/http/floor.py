@@ -19,6 +19,8 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from ledger.counters import COUNTER_FIELDS
+
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -27,25 +29,8 @@ TOKEN = (
     "SELECT u.id FROM graphql_api_apitoken t JOIN auth_user u ON u.id = t.user_id "
     "WHERE t.digest = %s AND t.revoked_at IS NULL AND u.is_active"
 )
-COUNTERS = [
-    "tournaments_registered",
-    "tournaments_played",
-    "tournaments_completed",
-    "tournaments_won",
-    "tournaments_runner_up",
-    "tournaments_top4",
-    "matches_played",
-    "matches_won",
-    "matches_lost",
-    "total_earned",
-    "total_spent",
-    "achievements_count",
-    "teams_created",
-    "teams_joined",
-    "current_teams_count",
-]
 STATS = (
-    f"SELECT u.id, s.user_id, {', '.join('s.' + c for c in COUNTERS)}, s.last_activity_at "
+    f"SELECT u.id, s.user_id, {', '.join('s.' + c for c in COUNTER_FIELDS)}, s.last_activity_at "
     "FROM auth_user u LEFT JOIN ledger_userprofilestats s ON s.user_id = u.id WHERE u.id = %s"
 )
 FEED = (
@@ -79,7 +64,7 @@ def _cursor(at: datetime, event_id: int) -> str:
 
 
 def _stats(row: tuple[Any, ...]) -> dict[str, Any]:
-    values = dict(zip(COUNTERS, row[2:-1], strict=True))
+    values = dict(zip(COUNTER_FIELDS, row[2:-1], strict=True))
     played, won = values["matches_played"], values["matches_won"]
     entered = values["tournaments_played"]
     document = {_camel(name): value for name, value in values.items()}

@@ -7,7 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from ledger.models.stats import GAME_COUNTER_FIELDS, CompetitionCounters, counter, non_negative
+from ledger.counters import GAME_COUNTER_FIELDS
+from ledger.models.stats import CompetitionCounters, counter, non_negative
 
 
 class UserGameStats(CompetitionCounters):

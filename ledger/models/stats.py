@@ -8,29 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-GAME_COUNTER_FIELDS: tuple[str, ...] = (
-    "tournaments_registered",
-    "tournaments_played",
-    "tournaments_completed",
-    "tournaments_won",
-    "tournaments_runner_up",
-    "tournaments_top4",
-    "matches_played",
-    "matches_won",
-    "matches_lost",
-)
-"""The counters of tournament and match events: the ones a game splits (their events carry the
-tournament's ``game`` in their metadata)."""
-
-COUNTER_FIELDS: tuple[str, ...] = (
-    *GAME_COUNTER_FIELDS,
-    "total_earned",
-    "total_spent",
-    "achievements_count",
-    "teams_created",
-    "teams_joined",
-    "current_teams_count",
-)
+from ledger.counters import COUNTER_FIELDS
 
 
 def counter(help_text: str, big: bool = False) -> models.Field:

@@ -8,8 +8,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from esports.tournaments.models import Match, Registration
+from ledger.counters import GAME_COUNTER_FIELDS
 from ledger.models import EventType, UserActivity, UserProfileStats
-from ledger.models.stats import GAME_COUNTER_FIELDS
 from ledger.projections import GAME_STATS, LIFETIME_STATS, PROJECTIONS
 from ledger.recompute import ProjectionRows
 from ledger.selectors import player_count

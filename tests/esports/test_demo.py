@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from esports.demo import load_demo_data
+from ledger.counters import COUNTER_FIELDS
 from ledger.models import EventType, UserActivity
-from ledger.models.stats import COUNTER_FIELDS
 from ledger.services.stats import recompute_stats
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 
 from esports.tournaments.models import Match, Registration
+from ledger.counters import COUNTER_FIELDS
 from ledger.drafts import NewEvent, RecordedEvent
 from ledger.models import EventType, UserActivity, UserProfileStats
-from ledger.models.stats import COUNTER_FIELDS
 from ledger.services.recording import record_activity
 from ledger.services.stats import recompute_stats
 from ledger.signals import activity_recorded

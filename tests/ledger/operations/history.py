@@ -23,8 +23,8 @@ from django.db import transaction
 
 from esports.teams.models import Team, TeamMembership
 from esports.tournaments.models import Match, Registration, Tournament, TournamentResult
+from ledger.counters import COUNTER_FIELDS, GAME_COUNTER_FIELDS
 from ledger.models import EventType, UserActivity, UserGameStats, UserProfileStats
-from ledger.models.stats import COUNTER_FIELDS, GAME_COUNTER_FIELDS
 from tests.factories import (
     AchievementFactory,
     MatchFactory,
