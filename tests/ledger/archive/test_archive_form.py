@@ -188,7 +188,7 @@ def _baselines() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
 
 def test_a_streak_across_the_horizon_and_two_runs_newest_month_first(archive_dir: Any) -> None:
     players = Players()
-    # Ann: Jan W W L W, Feb W W (forfeit) W, Mar W L, Nov 2026 W W
+    # Ann: Jan W W L W, Feb W W (a forfeit), Mar W L, Nov 2026 W W: a run of four across Feb
     plan = [(1, True), (1, True), (1, False), (1, True), (2, True), (2, True), (3, True)]
     plan += [(3, False), (HOT, True), (HOT, True)]
     for day, (month, ann_wins) in enumerate(plan, 1):
