@@ -9,7 +9,7 @@ from django.test import Client
 
 from ledger.models import ErasedSubject, LedgerJob, UserActivity, UserProfileStats
 from tests.factories import RegistrationFactory, UserFactory, transaction_for
-from tests.graphql_api.conftest import error_codes, make_events
+from tests.graphql_api.conftest import error_codes, make_events, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -108,9 +108,7 @@ def test_export_by_staff_then_download_by_owner_and_staff_only(graphql, staff, p
     url = job["downloadUrl"]
     assert url == f"/exports/{job['id']}/"
     for viewer, status in ((player, 200), (staff, 200), (UserFactory.create(), 404)):
-        http = Client()
-        http.force_login(viewer)
-        response = http.get(url)
+        response = signed_in_client(viewer).get(url)
         assert response.status_code == status, viewer
         if status == 200:
             document = json.loads(response.getvalue())
