@@ -21,6 +21,7 @@ from graphql_api.jobs.types import (
     ReconcileStatsInput,
     UserIdInput,
 )
+from graphql_api.nodes.ids import parse_user_id
 from graphql_api.pagination import parse_id
 from graphql_api.permissions import require_signed_in, require_staff
 from ledger.exceptions import LedgerError
@@ -60,7 +61,7 @@ class JobMutations:
         user_ids = (
             None
             if input.user_ids is None
-            else [parse_id(u, what="userIds") for u in input.user_ids]
+            else [parse_user_id(u, what="userIds") for u in input.user_ids]
         )
         return await _submit(
             LedgerJob.Kind.RECONCILE, {"user_ids": user_ids, "fix": input.fix}, viewer
@@ -76,13 +77,13 @@ class JobMutations:
     @strawberry.mutation(description="Erase a user from the ledger (GDPR Art. 17, staff).")
     async def anonymize_user(self, info: Info, input: UserIdInput) -> LedgerJobNode:
         viewer = require_staff(viewer_of(info))
-        user_id = parse_id(input.user_id, what="userId")
+        user_id = parse_user_id(input.user_id, what="userId")
         return await _submit(LedgerJob.Kind.ANONYMIZE, {"user_id": user_id}, viewer)
 
     @strawberry.mutation(description="Export a user's activity (GDPR Art. 15, staff).")
     async def export_user_data(self, info: Info, input: UserIdInput) -> LedgerJobNode:
         viewer = require_staff(viewer_of(info))
-        user_id = parse_id(input.user_id, what="userId")
+        user_id = parse_user_id(input.user_id, what="userId")
         return await _submit(LedgerJob.Kind.EXPORT, {"user_id": user_id}, viewer)
 
     @strawberry.mutation(description="Export your own activity (GDPR Art. 15).")
