@@ -17,7 +17,8 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import Max, QuerySet
+from django.db.models.functions import TruncMonth
 
 from ledger.archive.storage import ArchiveStorage
 from ledger.exceptions import ArchiveCorruptedError
@@ -141,6 +142,18 @@ def horizon() -> datetime | None:
     if latest is None:
         return None
     return month_after(month_start(latest))
+
+
+def months_of(events: QuerySet[Any]) -> set[date]:
+    """The months (first days, UTC) that ``events``, hot or archived, have timestamps in: one
+    grouped query, where a file is one month."""
+    months = (
+        events.annotate(month=TruncMonth("timestamp"))
+        .order_by()
+        .values_list("month", flat=True)
+        .distinct()
+    )
+    return {month.date() if isinstance(month, datetime) else month for month in months}
 
 
 def month_start(day: date) -> datetime:

@@ -25,7 +25,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, Max, Min, OuterRef
-from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from ledger.archive import files
@@ -143,18 +142,7 @@ def _clip(cutoff: datetime) -> datetime:
 
 def _hot_months(cutoff: datetime) -> list[date]:
     """The months before ``cutoff`` that have hot events, newest first."""
-    months = (
-        UserActivity.objects.filter(timestamp__lt=cutoff)
-        .annotate(month=TruncMonth("timestamp"))
-        .order_by()
-        .values_list("month", flat=True)
-        .distinct()
-    )
-    return sorted({_as_date(month) for month in months}, reverse=True)
-
-
-def _as_date(value: datetime | date) -> date:
-    return value.date() if isinstance(value, datetime) else value
+    return sorted(files.months_of(UserActivity.objects.filter(timestamp__lt=cutoff)), reverse=True)
 
 
 def _archive_month(month: date, storage: ArchiveStorage) -> tuple[str, int]:

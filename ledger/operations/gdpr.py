@@ -17,7 +17,6 @@ import itertools
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any, TextIO
 
 from django.contrib.auth import get_user_model
@@ -25,7 +24,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q, QuerySet, Subquery
-from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from ledger.archive import files
@@ -185,14 +183,7 @@ def _erase_projection_rows(user_id: int, shared: dict[CounterProjection, list[Ke
 def _archived_events(user_id: int) -> list[dict[str, Any]]:
     """The user's archived events as export rows, oldest first, from the files of the months
     that hold any (``ArchivedEvent`` tells which)."""
-    months = (
-        ArchivedEvent.objects.filter(user_id=user_id)
-        .annotate(month=TruncMonth("timestamp"))
-        .order_by()
-        .values_list("month", flat=True)
-        .distinct()
-    )
-    wanted = {month.date() if isinstance(month, datetime) else month for month in months}
+    wanted = files.months_of(ArchivedEvent.objects.filter(user_id=user_id))
     if not wanted:
         return []
     storage = archive_storage()
