@@ -1,6 +1,6 @@
 """Feed pages read in windows of months (decision 0026): the same rows, in the same order, as the
-one query, whatever the months known, the cursor, the filters and the events' times; on
-PostgreSQL a first page plans only its window's partitions."""
+one query, whatever the months known, the window's size, the cursor, the filters and the events'
+times; on PostgreSQL a first page plans only its window's partitions."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from django.db import connection, transaction
@@ -21,7 +22,13 @@ from ledger.drafts import NewEvent
 from ledger.models import EventType, UserActivity
 from ledger.recorders import recorder
 from ledger.recorders.base import month_of
-from ledger.selectors import Position, activity_feed_page, activity_feed_query, page_request
+from ledger.selectors import (
+    Position,
+    activity_feed_page,
+    activity_feed_query,
+    page_request,
+    windows,
+)
 from ledger.selectors.feed import FEED_FIELDS, FEED_ORDER, without_economy
 from ledger.selectors.paging import Page, PageRequest, keyset_page
 from ledger.selectors.windows import Span, windowed_page
@@ -122,14 +129,16 @@ def _reverse(user_id: int, targets: list[int], moments: list[datetime]) -> None:
         max_size=40,
     ),
     known=st.sets(st.integers(min_value=-12, max_value=3)),
+    rate=st.integers(min_value=1, max_value=8),
     size=st.integers(min_value=1, max_value=7),
     include_economy=st.booleans(),
 )
-def test_windowed_pages_are_the_one_querys_pages(events, known, size, include_economy):
+def test_windowed_pages_are_the_one_querys_pages(events, known, rate, size, include_economy):
     """Property: for any events (at month boundaries, tied, ahead of now, corrected), any view
-    of the months (missing ones, months without rows: a stale list), any page size and either
-    audience, every page of a walk equals the unwindowed page."""
-    with transaction.atomic():
+    of the months (missing ones, months without rows: a stale list), any window (sized by the
+    rate it assumes and the page size) and either audience, every page of a walk equals the
+    unwindowed page."""
+    with transaction.atomic(), patch.object(windows, "EVENTS_A_MONTH", rate):
         user, other = UserFactory.create(), UserFactory.create()
         ids = _record(user.pk, [at for at, _, _ in events], [kind for _, kind, _ in events])
         _record(other.pk, [at for at, _, _ in events], [EventType.MATCH_PLAYED] * len(events))
@@ -159,7 +168,8 @@ def a_year_of_events(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Three events a month for twelve months up to this one, coin events and a correction
     among them, one event dated next month; another user's events in the same months. The
     feed's windows are over every month the events table then holds, as the test's transaction
-    sees them (a process reads its list once, outside any transaction)."""
+    sees them (a process reads its list once, outside any transaction), and a window is two
+    months wide for a page of 5."""
     user, other = UserFactory.create(), UserFactory.create()
     this_month = month_of(timezone.now())
     start = datetime(this_month.year, this_month.month, 1, tzinfo=UTC)
@@ -177,6 +187,7 @@ def a_year_of_events(monkeypatch: pytest.MonkeyPatch) -> Any:
     _reverse(user.pk, [ids[0], ids[5]], [start + timedelta(hours=1), _month(-7, around=start)])
     months = sorted(recorder().event_months())
     monkeypatch.setattr(type(recorder()), "partition_months", lambda self: months)
+    monkeypatch.setattr(windows, "EVENTS_A_MONTH", 3)
     return user
 
 
