@@ -1,15 +1,14 @@
-"""Keyset pages of the monthly-partitioned events read in two windows of months, newest first.
+"""Keyset pages of the monthly-partitioned events read newest months first, in two statements.
 
 PostgreSQL plans a query over every partition that its bounds on ``timestamp`` do not exclude,
-at 0.05-0.1 ms a partition, where the one table's whole query plans in 0.05 ms. A feed's first
-page has no such bound: it was planned over all 29 months for the 50 rows of its newest few
-(docs/benchmarks.md). So a page is read in *windows*: first the months nearest its start, the
-window's lower bound on ``timestamp`` being a month's first moment, so that only those months
-are planned; then, only when they hold less than the page wants, all the months below, bounded
-above where the first window began. The windows are disjoint and follow one another in the
-page's order, so the rows are those the one query would give; the second window has no lower
-bound, so a month the list of months lacks is read all the same. docs/decisions/0026.
-"""
+at about 0.08 ms a partition, what the one table's whole query costs to plan. A feed's first
+page has no such bound: it was planned over all 30 months for the 50 rows of its newest few
+(docs/benchmarks.md). So a page reads a *window* first: the months nearest its start, its lower
+bound on ``timestamp`` being a month's first moment, so that only those months are planned; then,
+only when they hold less than the page wants, all the months below, bounded above where the
+window began. The two are disjoint and follow one another in the page's order, so the rows are
+those the one query would give; the second has no lower bound, so a month the list of months
+lacks is read all the same. docs/decisions/0026."""
 
 from __future__ import annotations
 
