@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
-from strawberry.types import ExecutionContext
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from graphql_api.achievements.queries import AchievementQueries
 from graphql_api.activity.events import EVENT_TYPES
 from graphql_api.activity.queries import ActivityQueries
 from graphql_api.errors import is_client_error
+from graphql_api.execution import LedgerExecutionContext
 from graphql_api.extensions import EXTENSIONS
 from graphql_api.jobs.mutations import JobMutations
 from graphql_api.jobs.queries import JobQueries
@@ -54,6 +59,30 @@ class Subscriptions(Subscription, FollowingSubscriptions):
 class LedgerSchema(strawberry.Schema):
     """Logs server errors only; field suggestions are hidden by an extension (``extensions``)."""
 
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """A subscription runs through ``subscribe`` (the WebSocket): strawberry's HTTP view
+        would execute one as a query, and its resolver's stream then fails as an internal
+        error. Refused here, the view answers 400 "subscriptions are not allowed"."""
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed - {OperationType.SUBSCRIPTION},
+            operation_extensions,
+        )
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -78,4 +107,5 @@ schema = LedgerSchema(
     types=list(EVENT_TYPES.values()),  # reached through the ActivityEvent interface
     extensions=EXTENSIONS,
     config=StrawberryConfig(name_converter=RememberedNames()),
+    execution_context_class=LedgerExecutionContext,
 )

@@ -20,9 +20,9 @@ from graphql_api.social.types import UserFollows
 from graphql_api.stats.types import GameStats, MatchOutcome, RecentResult, UserStats
 from graphql_api.tournaments.loaders import MatchesById
 from graphql_api.users.loaders import GamesByUserId, StatsByUserId, UsersById
-from ledger.selectors import recent_results
+from ledger.selectors import RECENT_KEPT, recent_results
 
-MAX_RECENT_RESULTS = 100
+MAX_RECENT_RESULTS = RECENT_KEPT
 
 DATABASE_ID_DEPRECATION = (
     "Use `id` (an opaque global ID, which every ID argument accepts); numeric ids are kept "

@@ -14,7 +14,7 @@ from typing import Any
 
 from ledger.drafts import NewEvent
 from ledger.fold import Delta, Key
-from ledger.models import ProjectionBaseline
+from ledger.models import ProjectionBaseline, RecentResultsBaseline, StreakBaseline
 from ledger.projections import PROJECTIONS, CounterProjection
 
 
@@ -137,10 +137,12 @@ def baselines(projection: CounterProjection, keys: Iterable[Key]) -> dict[Key, D
 
 
 def forget_user(user_id: int) -> None:
-    """An erased user keeps no projection row, nor any baseline row: theirs, and every other
-    row a projection's ``mentions`` column names them in (a head-to-head row against them), as
-    the erasure deletes those projection rows."""
+    """An erased user keeps no projection row, nor any baseline row: theirs (their streaks' and
+    recent results' too), and every other row a projection's ``mentions`` column names them in
+    (a head-to-head row against them), as the erasure deletes those projection rows."""
     ProjectionBaseline.objects.filter(user_id=user_id).delete()
+    StreakBaseline.objects.filter(user_id=user_id).delete()
+    RecentResultsBaseline.objects.filter(user_id=user_id).delete()
     for projection in PROJECTIONS:
         for column in projection.mentions:
             position = projection.key.index(column) if column in projection.key else None

@@ -62,7 +62,7 @@ def _on_postgresql(sql: str):  # type: ignore[no-untyped-def]
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0005_job_leases'),
+        ('ledger', '0001_initial_squashed_0005_job_leases'),
     ]
 
     operations = [

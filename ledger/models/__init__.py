@@ -1,7 +1,13 @@
 """The ledger's tables: the append-only events, the projections and erased subjects."""
 
 from ledger.models.activity import EventType, UserActivity
-from ledger.models.archive import ArchivedEvent, ArchivedFile, ProjectionBaseline
+from ledger.models.archive import (
+    ArchivedEvent,
+    ArchivedFile,
+    ProjectionBaseline,
+    RecentResultsBaseline,
+    StreakBaseline,
+)
 from ledger.models.checkpoints import BackfillCheckpoint
 from ledger.models.erasure import ErasedSubject
 from ledger.models.insights import AchievementHolders, HeadToHead, PlayerCount, UserGameStats
@@ -19,6 +25,8 @@ __all__ = [
     "LedgerJob",
     "PlayerCount",
     "ProjectionBaseline",
+    "RecentResultsBaseline",
+    "StreakBaseline",
     "UserActivity",
     "UserGameStats",
     "UserProfileStats",

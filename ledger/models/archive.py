@@ -4,7 +4,8 @@ The events themselves leave the hot table for compressed files (one per month an
 database keeps which files exist and their checksums (``ArchivedFile``), a compact row per
 archived event so that no backfill or save records it again (``ArchivedEvent``, I2), and the fold
 of the archived events per projection row (``ProjectionBaseline``), so that every projection is
-still its baseline plus the hot events (I1). docs/decisions/0017.
+still its baseline plus the hot events (I1), docs/decisions/0017; and what streaks and recent
+results read of the archived matches (``StreakBaseline``, ``RecentResultsBaseline``, 0027).
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ class ArchivedEvent(models.Model):
         indexes = [
             models.Index(fields=["source_model", "source_id"], name="ledger_archived_source"),
             models.Index(fields=["user_id"], name="ledger_archived_user"),
+            # Which archived events a reversal cancelled, when the next month is archived.
+            models.Index(
+                fields=["reverses_id"],
+                condition=Q(reverses_id__isnull=False),
+                name="ledger_archived_reverses",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -104,3 +111,46 @@ class ProjectionBaseline(models.Model):
 
     def __str__(self) -> str:
         return f"baseline of {self.projection} {self.key}"
+
+
+class StreakBaseline(models.Model):
+    """The win runs of one user's archived decided matches of one month, of one game or of
+    every game (``game`` empty): runs compose in month order, so streaks are still the runs of
+    these rows, oldest month first, then of the hot matches (decision 0027)."""
+
+    user_id = models.BigIntegerField()
+    game = models.CharField(max_length=64, blank=True, help_text="Empty: every game.")
+    month = models.DateField(help_text="The first day of the month (UTC) the matches fall in.")
+    decided = models.PositiveIntegerField(help_text="Matches won or lost.")
+    won = models.PositiveIntegerField()
+    leading = models.PositiveIntegerField(help_text="Wins before the first loss.")
+    trailing = models.PositiveIntegerField(help_text="Wins after the last loss.")
+    longest = models.PositiveIntegerField(help_text="The longest run of wins.")
+
+    class Meta:
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id", "game", "month"], name="ledger_streak_baseline_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"streak baseline of user {self.user_id} {self.game or 'all games'} {self.month}"
+
+
+class RecentResultsBaseline(models.Model):
+    """A user's newest archived matches played to a result (at most ``RECENT_KEPT``), newest
+    first, so recent results continue past the archive horizon (decision 0027)."""
+
+    user_id = models.BigIntegerField(primary_key=True)
+    results = models.JSONField(
+        default=list,
+        help_text="[timestamp, source id, event id, outcome, game, match id] per match.",
+    )
+
+    class Meta:
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"archived recent results of user {self.user_id}"

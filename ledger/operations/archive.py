@@ -3,8 +3,9 @@
 A month is archived in one transaction: its events are written to a file (in (timestamp, id)
 order, every column), their once-keys kept in ``ArchivedEvent`` (so nothing records them again,
 I2), their fold added to each projection's baselines (so every projection is still baseline +
-hot events, I1), the file listed with its checksum, and the rows removed from the hot table by
-the recorder. The manifest is rewritten from the database after each month. A killed run leaves
+hot events, I1), their matches to the streak and recent-results baselines (decision 0027), the
+file listed with its checksum, and the rows removed from the hot table by the recorder. The
+manifest is rewritten from the database after each month. A killed run leaves
 at most an unlisted file, which the next run overwrites under the same name; what committed is
 done, so running again resumes (the months still hot) and a finished run run again does nothing.
 
@@ -29,6 +30,7 @@ from django.utils import timezone
 
 from ledger.archive import files
 from ledger.archive.baselines import BaselineFold, archived_event
+from ledger.archive.form import fold_archived_form
 from ledger.archive.storage import ArchiveStorage, archive_storage
 from ledger.drafts import NewEvent
 from ledger.exceptions import InvalidJobError
@@ -172,6 +174,7 @@ def _archive_month(month: date, storage: ArchiveStorage) -> tuple[str, int]:
         fold = BaselineFold()
         rows, sha256 = files.write_rows(storage, name, _moved(start, end, fold))
         fold.save()
+        fold_archived_form(month=month, start=start, end=end)
         ArchivedFile.objects.create(month=month, part=part, name=name, rows=rows, sha256=sha256)
         removed = recorder().remove_archived(start=start, end=end)
         if not keys == rows == removed:

@@ -3,9 +3,10 @@
 Set-based: users are read in keyset chunks and each chunk costs one grouped recompute query and one
 stats query per projection, never a query per user. Every projection of the registry is checked:
 lifetime stats (where every user gets a row) and the others by their owner column per chunk, or
-(a projection of no one user) once, whole. Missing events are the backfill's convergence as a dry
-run (with ``fix``, the backfill itself). Repairs rewrite stats rows from the recompute with the rows
-locked in user-id order, one transaction per chunk (I1).
+(a projection of no one user) once, whole; and the archived baselines of streaks and recent
+results, which reads add to the hot events, against the counters' baselines. Missing events are
+the backfill's convergence as a dry run (with ``fix``, the backfill itself). Repairs rewrite stats
+rows from the recompute with the rows locked in user-id order, one transaction per chunk (I1).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger import metrics
+from ledger.archive.form import form_drift, rebuild_archived_form
 from ledger.models import ErasedSubject, PlayerCount, UserActivity, UserProfileStats
 from ledger.models.erasure import user_digest
 from ledger.operations.backfill import backfill_activity
@@ -182,6 +184,7 @@ def reconcile_stats(
         _check_chunk(chunk, report=report, fix=fix)
         for projection in _owned_projections():
             _check_rows(projection, [pk for pk, _ in chunk], report=report, fix=fix)
+        _check_form([pk for pk, _ in chunk], report=report, fix=fix)
         if progress is not None:
             progress(source_total + checked, source_total + n_users)
     report.users_checked = checked
@@ -381,6 +384,25 @@ def _repair_rows(projection: CounterProjection, user_ids: list[int] | None) -> i
             else:
                 model._default_manager.create(**where, **expected[key])
     return len(diffs)
+
+
+def _check_form(user_ids: list[int], *, report: ReconcileReport, fix: bool) -> None:
+    """Streaks and recent results are read from the hot events plus their archived baselines
+    (decision 0027): those baselines must count the archived wins, losses and matches played
+    the counters' baselines count; with ``fix`` they are rebuilt from the archive files."""
+    if not user_ids:
+        return
+    drift = form_drift(user_ids)
+    for key, (expected, stored) in drift.items():
+        fields = [
+            FieldDrift(name, expected[name], stored[name])
+            for name in expected
+            if expected[name] != stored[name]
+        ]
+        report.drifted_rows.append(DriftedRow("form", key, fields))
+    if fix and drift:
+        rebuild_archived_form(user_ids=sorted({user_id for user_id, _ in drift}))
+        report.fixed_rows += len(drift)
 
 
 def _check_player_count(*, report: ReconcileReport, fix: bool) -> None:

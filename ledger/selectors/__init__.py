@@ -33,6 +33,7 @@ from ledger.selectors.feed import (
     reversed_type,
 )
 from ledger.selectors.form import (
+    RECENT_KEPT,
     PlayedMatch,
     Streaks,
     recent_results,
@@ -79,6 +80,7 @@ __all__ = [
     "FEED_FIELDS",
     "MAX_PAGE_SIZE",
     "NON_ECONOMY_TYPES",
+    "RECENT_KEPT",
     "Board",
     "BoardPosition",
     "GameStats",

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
+from django.test import override_settings
 
 from esports.profiles.models import UserProfile
+from ledger.models import UserActivity
+from ledger.operations.archive import archive_activity
 from tests.esports.insights_history import rivals
 from tests.factories import UserFactory
 from tests.graphql_api.conftest import error_codes
 
 pytestmark = pytest.mark.django_db
+
+GAMES = (None, "valorant", "cs2")
 
 STREAKS = """query($id: ID!, $game: String) {
   stats(userId: $id, game: $game) { currentWinStreak longestWinStreak } }"""
@@ -94,3 +101,21 @@ def test_last_out_of_range_is_a_client_error(graphql, last: int) -> None:
     history = rivals()
     result = graphql(RECENT, {"name": "ann", "last": last}, user=history.ann)
     assert error_codes(result) == ["BAD_USER_INPUT"]
+
+
+def test_an_archive_changes_no_streak_nor_recent_result(graphql, tmp_path) -> None:
+    history = rivals(corrected=False)  # a correction made now would hold March 2026 back
+    users = (history.ann, history.bob)
+    recent = {user.pk: graphql(RECENT, {"name": user.username}, user=user) for user in users}
+    streaks = {(user.pk, game): _streaks(graphql, user, game) for user in users for game in GAMES}
+
+    with override_settings(LEDGER_ARCHIVE_DIR=tmp_path):
+        report = archive_activity(before=date(2026, 4, 1))
+
+    assert report.total_events > 0
+    assert not UserActivity.objects.filter(event_type="match_won").exists()  # all archived
+    for user in users:
+        assert graphql(RECENT, {"name": user.username}, user=user) == recent[user.pk]
+        for game in GAMES:
+            assert _streaks(graphql, user, game) == streaks[(user.pk, game)]
+    assert streaks[(history.ann.pk, None)] == (2, 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -103,6 +104,26 @@ def test_mutations_over_get_are_refused(client):
     response = client.get("/graphql/", {"query": "mutation { exportMyData { id } }"})
     assert response.status_code == 400
     assert response.content == b"mutations are not allowed when using GET"
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/graphql-response+json"])
+def test_subscriptions_over_http_are_refused_as_the_clients_error(client, accept):
+    """A subscription is served on the WebSocket; over HTTP it used to run as a query and fail
+    as "Unexpected error." (found by running the README's examples both ways)."""
+    client.force_login(UserFactory.create())
+    query = "subscription { activityAdded { cursor } }"
+    posted = client.post(
+        "/graphql/",
+        data=json.dumps({"query": query}),
+        content_type="application/json",
+        headers={"Accept": accept},
+    )
+    assert (posted.status_code, posted.content) == (
+        400,
+        b"subscriptions are not allowed when using POST",
+    )
+    got = client.get("/graphql/", {"query": query}, headers={"Accept": accept})
+    assert (got.status_code, got.content) == (400, b"subscriptions are not allowed when using GET")
 
 
 def test_repeated_queries_hit_the_parser_and_validation_caches(graphql):
