@@ -47,7 +47,7 @@ def windowed_page(
     """``keyset_page`` of ``queryset`` (``order`` led by a descending ``timestamp``), read in
     two windows of the months of ``span``. A backward page is one query: its cursor bounds it
     from below already."""
-    lower = _window_bound(span, request)
+    lower = window_bound(span, request)
     if lower is None:
         return keyset_page(queryset, order=order, request=request)
     column = order[0].removeprefix("-")
@@ -64,16 +64,17 @@ def first_window_query(
     queryset: QuerySet[Any], *, order: tuple[str, str], request: PageRequest, span: Span
 ) -> QuerySet[Any]:
     """The first SELECT ``windowed_page`` runs (all it runs when that window holds the page)."""
-    lower = _window_bound(span, request)
+    lower = window_bound(span, request)
     if lower is not None:
         queryset = queryset.filter(**{f"{order[0].removeprefix('-')}__gte": lower})
     return keyset_query(queryset, order=order, request=request)
 
 
-def _window_bound(span: Span, request: PageRequest) -> datetime | None:
-    """Where the first window begins: the first moment of the month that many months from the
-    start's, down, as ``EVENTS_A_MONTH`` says the page needs; None (one query) for a backward
-    page, where there are no more than twice as many months to read, or no months (one table)."""
+def window_bound(span: Span, request: PageRequest) -> datetime | None:
+    """Where a page's first window begins (its lower bound on ``timestamp``): the first moment
+    of the month that many months from the start's, down, as ``EVENTS_A_MONTH`` says the page
+    needs; None (one query) for a backward page, where there are no more than twice as many
+    months to read, or no months (one table)."""
     if span.months is None or request.last is not None:
         return None
     lowest = month_of(span.floor) if span.floor is not None else date.min
