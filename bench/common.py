@@ -76,17 +76,18 @@ class Result:
         ours: str,
         other: str,
         key: str = "p50",
-        goal: str | None = None,
         at_least: float | None = None,
         at_most: float | None = None,
     ) -> float:
-        """ours ÷ other on figure ``key``; met when within the goal (None when there is none)."""
+        """ours ÷ other on figure ``key``; the goal is the bound given, met when within it (None
+        when there is none)."""
         value = self.figures[ours][key] / self.figures[other][key]
+        goal: str | None = None
         met: bool | None = None
         if at_least is not None:
-            met = value >= at_least
+            goal, met = f"≥ {at_least:g}", value >= at_least
         if at_most is not None:
-            met = value <= at_most
+            goal, met = f"≤ {at_most:g}", value <= at_most
         self.ratios.append(
             {
                 "name": name,
@@ -99,6 +100,12 @@ class Result:
             }
         )
         return value
+
+    def floor(self, name: str, variants: tuple[str, ...]) -> None:
+        """Figure ``name`` is the fastest (by median) of the raw ``variants``: the least a
+        database must do, however the client sends it."""
+        fastest = min(variants, key=lambda variant: self.figures[variant]["p50"])
+        self.figures[name] = dict(self.figures[fastest])
 
     def as_dict(self) -> dict[str, Any]:
         return {"figures": self.figures, "ratios": self.ratios, "notes": self.notes}

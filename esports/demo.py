@@ -111,33 +111,10 @@ def _solo_tournament(users: dict[str, Any], at: Callable[[float], datetime]) -> 
     regs["erin"].status = "no_show"
     regs["erin"].save()
 
-    Match.objects.create(
-        tournament=winter,
-        round=1,
-        participant1=regs["alice"],
-        participant2=regs["dave"],
-        state="completed",
-        winner=regs["alice"],
-        completed_at=at(2.1),
-    )
-    Match.objects.create(  # carol forfeits: both played, nobody won or lost
-        tournament=winter,
-        round=1,
-        participant1=regs["bob"],
-        participant2=regs["carol"],
-        state="forfeit",
-        winner=regs["bob"],
-        completed_at=at(2.2),
-    )
-    final = Match.objects.create(
-        tournament=winter,
-        round=2,
-        participant1=regs["alice"],
-        participant2=regs["bob"],
-        state="completed",
-        winner=regs["bob"],
-        completed_at=at(2.5),
-    )
+    _decided(regs["alice"], regs["dave"], winner=regs["alice"], at=at(2.1))
+    # carol forfeits: both played, nobody won or lost
+    _decided(regs["bob"], regs["carol"], winner=regs["bob"], at=at(2.2), state="forfeit")
+    final = _decided(regs["alice"], regs["bob"], winner=regs["bob"], at=at(2.5), round=2)
     # The referee's sheet was wrong: Alice won the final. The ledger appends the correction.
     final.winner, final.loser = regs["alice"], None
     final.save()
@@ -182,31 +159,18 @@ def _team_tournament(users: dict[str, Any], at: Callable[[float], datetime]) -> 
         starts_at=at(8),
         team_size=3,
     )
-    owls_reg = Registration.objects.create(
-        tournament=spring,
-        team=owls,
-        status="confirmed",
-        confirmed_at=at(6),
-        checked_in=True,
-        checked_in_at=at(7.9),
+    owls_reg, raiders_reg = (
+        Registration.objects.create(
+            tournament=spring,
+            team=team,
+            status="confirmed",
+            confirmed_at=at(6),
+            checked_in=True,
+            checked_in_at=at(7.9),
+        )
+        for team in (owls, raiders)
     )
-    raiders_reg = Registration.objects.create(
-        tournament=spring,
-        team=raiders,
-        status="confirmed",
-        confirmed_at=at(6),
-        checked_in=True,
-        checked_in_at=at(7.9),
-    )
-    Match.objects.create(
-        tournament=spring,
-        round=1,
-        participant1=owls_reg,
-        participant2=raiders_reg,
-        state="completed",
-        winner=owls_reg,
-        completed_at=at(8.5),
-    )
+    _decided(owls_reg, raiders_reg, winner=owls_reg, at=at(8.5))
     TournamentResult.objects.create(
         tournament=spring, winner=owls_reg, runner_up=raiders_reg, created_at=at(9)
     )
@@ -215,3 +179,24 @@ def _team_tournament(users: dict[str, Any], at: Callable[[float], datetime]) -> 
     # Frank leaves after the tournament: his events of it stand, his membership ends.
     frank.left_at = at(12)
     frank.save()
+
+
+def _decided(
+    one: Registration,
+    other: Registration,
+    *,
+    winner: Registration,
+    at: datetime,
+    round: int = 1,
+    state: str = "completed",
+) -> Match:
+    """A match of two registrations of one tournament, played to its end at ``at``."""
+    return Match.objects.create(
+        tournament=one.tournament,
+        round=round,
+        participant1=one,
+        participant2=other,
+        state=state,
+        winner=winner,
+        completed_at=at,
+    )

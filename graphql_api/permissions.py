@@ -53,7 +53,9 @@ def require_signed_in(viewer: Viewer) -> AbstractUser:
     return viewer
 
 
-def require_staff(viewer: Viewer) -> None:
-    require_signed_in(viewer)
-    if not viewer.is_staff:
+def require_staff(viewer: Viewer) -> AbstractUser:
+    """The viewer, staff; Unauthenticated for nobody, Forbidden for anyone else."""
+    user = require_signed_in(viewer)
+    if not user.is_staff:
         raise Forbidden("Only staff may do this.")
+    return user

@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -18,8 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.api import ROOT, uvicorn_process
-from tests.support.services import free_port
+from bench.api import uvicorn_process
+from tests.support.servers import deploy_environment, start_deploy
+from tests.support.services import free_ports
 
 START_SECONDS = 60.0
 
@@ -39,21 +38,6 @@ def uvicorn_worker(app: str, path: str, **env: str) -> Iterator[Server]:
         yield Server(urls=[f"http://127.0.0.1:{port}{path}"], pids=[pid])
 
 
-def _free_run(count: int) -> int:
-    for _ in range(50):
-        base = free_port()
-        if base + count >= 65000:
-            continue
-        try:
-            for port in range(base, base + count):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no run of free ports")
-
-
 def _ready(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -66,36 +50,19 @@ def _ready(url: str) -> bool:
 def deployment(*, database_url: str, redis_url: str, web_processes: int) -> Iterator[Server]:
     """``deploy/start`` as production runs it (web processes, a Celery worker, beat), on the
     benchmark database, with a channel-layer prefix and metrics directory of its own."""
-    base = _free_run(web_processes)
+    base = free_ports(web_processes)
     with tempfile.TemporaryDirectory(prefix="bench-http-deploy-") as scratch:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("DJANGO_", "PROMETHEUS_", "CELERY_", "REDIS_", "DATABASE_"))
-        }
-        env.update(
-            PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-            DJANGO_SETTINGS_MODULE="config.settings",
-            DATABASE_URL=database_url,
-            REDIS_URL=redis_url,
-            CELERY_BROKER_URL=redis_url,
-            CHANNEL_LAYER_PREFIX=f"bench-http-{uuid.uuid4().hex[:8]}",
-            METRICS_TOKEN=uuid.uuid4().hex,
-            PROMETHEUS_MULTIPROC_DIR=str(Path(scratch) / "prometheus"),
-            CELERY_BEAT_SCHEDULE_FILE=str(Path(scratch) / "celerybeat-schedule"),
-            PORT=str(base),
-            WEB_PROCESSES=str(web_processes),
+        env = deploy_environment(
+            database_url=database_url,
+            redis_url=redis_url,
+            scratch=Path(scratch),
+            port=base,
+            web_processes=web_processes,
+            prefix="bench-http",
         )
+        env["METRICS_TOKEN"] = uuid.uuid4().hex
         log = Path(scratch) / "honcho.log"
-        with log.open("wb") as out:
-            honcho = subprocess.Popen(
-                [str(ROOT / "deploy" / "start")],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        honcho = start_deploy(env, log)
         ports = [base + n for n in range(web_processes)]
         try:
             deadline = time.monotonic() + START_SECONDS

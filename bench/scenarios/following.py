@@ -89,7 +89,6 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
             f"followingFeed {page} page ÷ one player's feed {page} page",
             ours=f"followingFeed {page} page",
             other=f"one player's feed, {page} page",
-            goal="≤ 3",
             at_most=3,
         )
     result.ratio(

@@ -4,11 +4,11 @@
 Two databases get the same data (``bench/partitioned.py build``): users, synthetic events over
 the 24 months up to now (a fourth of the users idle for the last 12) written with INSERT …
 SELECT generate_series, and an esports history backfilled through the write path (timed). One is
-migrated to the end (monthly partitions), the other back to ledger 0005 (one table). Then rounds
-alternate between them (which goes first alternates too): a feed's first and deep page through
-the selector (active users), a first page of idle users, and live recording (a match's four
-events a transaction). Ratios: partitioned ÷ unpartitioned, goal "no worse" within the noise of
-a shared machine (latency ≤ 1.10 times, throughput ≥ 0.90 times).
+migrated to the end (monthly partitions), the other back to the ledger migration before 0600 (one
+table). Then rounds alternate between them (which goes first alternates too): a feed's first and
+deep page through the selector (active users), a first page of idle users, and live recording (a
+match's four events a transaction). Ratios: partitioned ÷ unpartitioned, goal "no worse" within
+the noise of a shared machine (latency ≤ 1.10 times, throughput ≥ 0.90 times).
 
 ``--huge`` also builds a partitioned database of 10,000,000 events (100,000 users, 100 each) and
 reads feed pages and stats there.
@@ -65,27 +65,20 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
             unit = "events/s" if name == "recording" else "ms"
             result.figure(f"{name}, {kind}", unit, values)
         result.figure(f"backfill, {kind}", "events/s", [built[kind]["backfill_events_per_s"]])
-    for name in ("feed first page", "feed deep page"):
+    for name in ("feed first page", "feed deep page", "recording", "backfill"):
+        throughput = name in ("recording", "backfill")  # events/s: no less; times: no more
         result.ratio(
             f"{name}: partitioned ÷ unpartitioned",
             ours=f"{name}, partitioned",
             other=f"{name}, unpartitioned",
-            goal="≤ 1.10",
-            at_most=1.10,
+            at_least=0.90 if throughput else None,
+            at_most=None if throughput else 1.10,
         )
     result.ratio(
         "feed first page, idle a year: partitioned ÷ unpartitioned",
         ours="feed first page, idle a year, partitioned",
         other="feed first page, idle a year, unpartitioned",
     )
-    for name in ("recording", "backfill"):
-        result.ratio(
-            f"{name}: partitioned ÷ unpartitioned",
-            ours=f"{name}, partitioned",
-            other=f"{name}, unpartitioned",
-            goal="≥ 0.90",
-            at_least=0.90,
-        )
     for kind, figures in built.items():
         sizes = figures["bytes"]
         result.notes.append(

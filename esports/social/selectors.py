@@ -14,24 +14,22 @@ from esports.social.models import Follow
 
 def followers_count_by_user(*, user_ids: Collection[int]) -> dict[int, int]:
     """How many follow each user (absent: none), in one query."""
-    rows = (
-        Follow.objects.filter(followed_id__in=list(user_ids))
-        .order_by()
-        .values("followed_id")
-        .annotate(n=Count("id"))
-        .values_list("followed_id", "n")
-    )
-    return dict(rows)
+    return _follows_by("followed_id", user_ids)
 
 
 def following_count_by_user(*, user_ids: Collection[int]) -> dict[int, int]:
     """How many each user follows (absent: none), in one query."""
+    return _follows_by("follower_id", user_ids)
+
+
+def _follows_by(side: str, user_ids: Collection[int]) -> dict[int, int]:
+    """The number of follows whose ``side`` column is each of ``user_ids`` (absent: none)."""
     rows = (
-        Follow.objects.filter(follower_id__in=list(user_ids))
+        Follow.objects.filter(**{f"{side}__in": list(user_ids)})
         .order_by()
-        .values("follower_id")
+        .values(side)
         .annotate(n=Count("id"))
-        .values_list("follower_id", "n")
+        .values_list(side, "n")
     )
     return dict(rows)
 

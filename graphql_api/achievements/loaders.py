@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from esports.achievements.models import Achievement
-from graphql_api.nodes.loaders import CompiledBatch, ContextLoader
+from graphql_api.nodes.loaders import CompiledBatch, ContextLoader, InstancesById
 from ledger.selectors import Rarity, achievement_rarity
 
 
-class AchievementsById(ContextLoader[int, Achievement]):
-    _batch = CompiledBatch(Achievement.objects.all())
-
-    @classmethod
-    def fetch(cls, keys: list[int]) -> Mapping[int, Achievement]:
-        return cls._batch(keys)
+class AchievementsById(InstancesById[Achievement]):
+    instances = CompiledBatch(Achievement.objects.all())
 
 
 class RarityByCode(ContextLoader[str, Rarity]):

@@ -5,13 +5,12 @@ from __future__ import annotations
 from enum import Enum
 
 import strawberry
-import strawberry_django
 from strawberry import Parent, relay
 from strawberry.types import Info
 
 from esports.achievements.models import Achievement
 from graphql_api.achievements.loaders import RarityByCode
-from graphql_api.nodes.fields import ColumnField, instances_of
+from graphql_api.nodes.fields import platform_node
 from ledger.selectors import Rarity
 
 
@@ -33,15 +32,10 @@ async def _rarity(info: Info, code: str) -> Rarity:
     return rarity
 
 
-@strawberry_django.type(
-    Achievement,
-    field_cls=ColumnField,
-    name="Achievement",
-    description="An achievement as the platform has it now.",
+@platform_node(
+    Achievement, name="Achievement", description="An achievement as the platform has it now."
 )
 class AchievementNode(relay.Node):
-    is_type_of = instances_of(Achievement)
-
     code: str
     name: str
     description: str

@@ -21,7 +21,7 @@ from graphql_api.context import db, load_subject, no_such_user, requested_user_i
 from graphql_api.errors import BadInput, NotFound
 from graphql_api.nodes.ids import parse_typed_id
 from graphql_api.pagination import encode_cursor, page_info, to_page_request
-from graphql_api.permissions import can_see_economy, require_activity
+from graphql_api.permissions import Viewer, can_see_economy, require_activity
 from ledger.filters import InvalidFilterError
 from ledger.selectors import Page, activity_feed_page
 
@@ -35,7 +35,7 @@ def feed_edge(row: dict[str, Any], node: ActivityEvent) -> ActivityEdge:
 
 
 def _feed_page(
-    *, viewer: Any, wanted: Wanted, user_id: int, **page: Any
+    *, viewer: Viewer, wanted: Wanted, user_id: int, **page: Any
 ) -> tuple[Page[dict[str, Any]], list[ActivityEvent | None]]:
     """The subject, the viewer's right to their feed, the page and its events with what the
     query asks of them (links, corrected events), in one trip to Django's thread (a trip
@@ -48,6 +48,20 @@ def _feed_page(
     rows = activity_feed_page(user_id=subject.user_id, include_economy=include_economy, **page)
     events = linked_events(rows.rows, viewer=viewer, wanted=wanted, check_visibility=False)
     return rows, events
+
+
+def feed_connection(
+    page: Page[dict[str, Any]], events: list[ActivityEvent | None]
+) -> ActivityConnection:
+    """A page of feed rows and their events as a connection: the same for a player's feed and
+    the following feed, whose own queries decide what the viewer sees (every event is there)."""
+    edges = [
+        feed_edge(row, event)
+        for row, event in zip(page.rows, events, strict=True)
+        if event is not None
+    ]
+    position = page_info(page, [e.cursor for e in edges])
+    return ActivityConnection(edges=edges, page_info=FeedPageInfo(**vars(position)))
 
 
 @strawberry.type
@@ -79,14 +93,7 @@ class ActivityQueries:
             )
         except InvalidFilterError as error:
             raise BadInput(str(error), field="filter") from None
-        # The feed's rows are visible by its own query: every event is there.
-        edges = [
-            feed_edge(row, event)
-            for row, event in zip(page.rows, events, strict=True)
-            if event is not None
-        ]
-        position = page_info(page, [e.cursor for e in edges])
-        return ActivityConnection(edges=edges, page_info=FeedPageInfo(**vars(position)))
+        return feed_connection(page, events)
 
     @strawberry.field(
         description="One event by id (a global ID, or its deprecated numeric id), if the "

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from graphql_api.permissions import can_see_activity, can_see_economy, is_owner_or_staff
+from graphql_api.permissions import Viewer, can_see_activity, can_see_economy, is_owner_or_staff
 from graphql_api.users.loaders import activity_public_by_user
 from ledger.selectors import is_economy_row
 
 Row = dict[str, Any]
 
 
-def may_see(viewer: Any, row: Row, *, activity_public: bool) -> bool:
+def may_see(viewer: Viewer, row: Row, *, activity_public: bool) -> bool:
     """A private player's events only to them and staff; economy events (and corrections not
     proven to cancel a non-economy event) only to the owner and staff; erased players' events
     (no owner) only to staff."""
@@ -23,7 +23,7 @@ def may_see(viewer: Any, row: Row, *, activity_public: bool) -> bool:
     return not is_economy_row(row) or can_see_economy(viewer, owner_id=owner_id)
 
 
-def visible_rows(viewer: Any, rows: Sequence[Row | None]) -> list[Row | None]:
+def visible_rows(viewer: Viewer, rows: Sequence[Row | None]) -> list[Row | None]:
     """``rows`` with each one the viewer may not see replaced by None: one query for the
     owners' visibility, none when the viewer owns them all or is staff. On Django's thread."""
     others = sorted(

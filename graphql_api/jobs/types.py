@@ -122,14 +122,18 @@ class BackfillActivityInput:
 @strawberry.input
 class ReconcileStatsInput:
     user_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Users to check; every user when omitted."
+        default=None,
+        description="Users to check (User IDs; numeric ids, deprecated, are still read); "
+        "every user when omitted.",
     )
     fix: bool = False
 
 
 @strawberry.input
 class UserIdInput:
-    user_id: strawberry.ID
+    user_id: strawberry.ID = strawberry.field(
+        description="The user's ID (a numeric id, deprecated, is still read)."
+    )
 
 
 @strawberry.input

@@ -13,12 +13,16 @@ objects behind a page of events.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
+import strawberry_django
 from django.db.models import Model
 from strawberry.types import Info
 from strawberry_django.fields.field import StrawberryDjangoField
+
+T = TypeVar("T")
 
 
 class ColumnField(StrawberryDjangoField):
@@ -46,9 +50,21 @@ class ColumnField(StrawberryDjangoField):
         return bool(definition.model._meta.get_field(self.django_name).concrete)
 
 
-def instances_of(model: type[Model]) -> Any:
-    """An ``is_type_of`` for a platform type: an instance of its model.
+def platform_node(
+    model: type[Model], *, name: str, description: str
+) -> Callable[[type[T]], type[T]]:
+    """A platform model as a Relay node type: its columns and foreign keys as ``ColumnField``s,
+    and an ``is_type_of`` that is an instance check of the model.
 
-    strawberry-django's own also looks for a ``strawberry.cast`` and asks the Node interface
-    first; graphql-core calls it for every object of a page (and to pick a union's member)."""
-    return classmethod(lambda cls, obj, info: isinstance(obj, model))
+    strawberry-django's own ``is_type_of`` also looks for a ``strawberry.cast`` and asks the Node
+    interface first; graphql-core calls it for every object of a page (and to pick a union's
+    member)."""
+
+    def decorate(cls: type[T]) -> type[T]:
+        is_type_of = classmethod(lambda _node, obj, info: isinstance(obj, model))
+        setattr(cls, "is_type_of", is_type_of)  # noqa: B010  # before strawberry reads the class
+        return strawberry_django.type(
+            model, field_cls=ColumnField, name=name, description=description
+        )(cls)
+
+    return decorate

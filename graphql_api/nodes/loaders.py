@@ -12,7 +12,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -108,6 +108,16 @@ class CompiledBatch(Generic[M]):
                 populator.populate(row, obj)
             found[obj.pk] = obj  # type: ignore[assignment]  # from_db of the queryset's model
         return found
+
+
+class InstancesById(ContextLoader[int, M]):
+    """Model instances by primary key: a subclass sets ``instances``, its queryset compiled."""
+
+    instances: ClassVar[CompiledBatch[Any]]
+
+    @classmethod
+    def fetch(cls, keys: list[int]) -> Mapping[int, M]:
+        return cls.instances(keys)
 
 
 @dataclass(frozen=True)

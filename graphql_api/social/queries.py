@@ -9,19 +9,20 @@ from strawberry.types import Info
 
 from graphql_api.activity.events import linked_events
 from graphql_api.activity.links import Wanted, wanted_of
-from graphql_api.activity.queries import FEED_CURSOR, feed_edge
-from graphql_api.activity.types import ActivityConnection, ActivityEvent, FeedPageInfo
+from graphql_api.activity.queries import FEED_CURSOR, feed_connection
+from graphql_api.activity.types import ActivityConnection, ActivityEvent
 from graphql_api.context import db, viewer_of
-from graphql_api.pagination import page_info, to_page_request
-from graphql_api.permissions import require_signed_in
+from graphql_api.pagination import to_page_request
+from graphql_api.permissions import Viewer, require_signed_in
 from graphql_api.social.feed import following_feed_page
 from ledger.selectors import Page, PageRequest
 
 
 def _page(
-    *, viewer: Any, wanted: Wanted, follower_id: int, request: PageRequest
+    *, viewer: Viewer, wanted: Wanted, follower_id: int, request: PageRequest
 ) -> tuple[Page[dict[str, Any]], list[ActivityEvent | None]]:
-    """The page and its events with their links, in one trip to Django's thread."""
+    """The page and its events with their links, in one trip to Django's thread. The page's own
+    statements show only what any signed-in viewer may see: public players, no economy events."""
     rows = following_feed_page(follower_id=follower_id, request=request)
     events = linked_events(rows.rows, viewer=viewer, wanted=wanted, check_visibility=False)
     return rows, events
@@ -45,11 +46,4 @@ class SocialQueries:
             follower_id=int(viewer.pk),
             request=request,
         )
-        # Visible by the page's own statements: public players, no economy events.
-        edges = [
-            feed_edge(row, event)
-            for row, event in zip(page.rows, events, strict=True)
-            if event is not None
-        ]
-        position = page_info(page, [e.cursor for e in edges])
-        return ActivityConnection(edges=edges, page_info=FeedPageInfo(**vars(position)))
+        return feed_connection(page, events)

@@ -17,9 +17,8 @@ import strawberry
 from channels.db import database_sync_to_async
 from strawberry.types import Info
 
-from graphql_api.activity.events import events_for
 from graphql_api.activity.links import wanted_of
-from graphql_api.activity.queries import FEED_CURSOR, feed_edge
+from graphql_api.activity.queries import FEED_CURSOR
 from graphql_api.activity.types import ActivityEdge
 from graphql_api.context import viewer_of
 from graphql_api.pagination import decode_time_position
@@ -27,10 +26,9 @@ from graphql_api.permissions import require_signed_in
 from graphql_api.social.feed import following_head, following_ids, following_rows_after
 from graphql_api.social.publisher import FOLLOWS_CHANGED, following_group
 from graphql_api.subscriptions.context import consumer_of
-from graphql_api.subscriptions.feed import position_of
+from graphql_api.subscriptions.forward import ForwardFeed
 from graphql_api.subscriptions.groups import ACTIVITY_MESSAGE, user_group
-from graphql_api.subscriptions.shared import heard_at, shared_read
-from ledger.selectors import Position
+from graphql_api.subscriptions.shared import heard_at
 
 db = database_sync_to_async
 
@@ -52,11 +50,16 @@ class FollowingSubscriptions:
     ) -> AsyncGenerator[ActivityEdge, None]:
         start = decode_time_position(after, kind=FEED_CURSOR) if after else None
         viewer_id = int(require_signed_in(viewer_of(info)).pk)
-        wanted = wanted_of(info, ("node",))
         consumer = consumer_of(info)
-        position: Position | None = start
+        feed = ForwardFeed(
+            info,
+            wanted_of(info, ("node",)),
+            key=("following", viewer_id),
+            rows_after=partial(db(following_rows_after), follower_id=viewer_id),
+            position=start,
+        )
         if start is None:  # from now on: read before joining (as activityAdded does)
-            position = await db(following_head)(follower_id=viewer_id)
+            feed.position = await db(following_head)(follower_id=viewer_id)
         async with AsyncExitStack() as memberships:
             messages = await memberships.enter_async_context(
                 consumer.listen_to_channel(ACTIVITY_MESSAGE, groups=[following_group(viewer_id)])
@@ -78,19 +81,8 @@ class FollowingSubscriptions:
             await join_followed()
             notified = time.monotonic()
             while True:
-                more = True
-                while more:
-                    at = position
-                    rows, more = await shared_read(
-                        ("following", viewer_id, at),
-                        since=notified,
-                        read=partial(db(following_rows_after), follower_id=viewer_id, position=at),
-                    )
-                    events = await events_for(info, rows, wanted, check_visibility=False)
-                    for row, event in zip(rows, events, strict=True):
-                        position = position_of(row)
-                        if event is not None:
-                            yield feed_edge(row, event)
+                async for edge in feed.edges(since=notified):
+                    yield edge
                 try:
                     message = await anext(messages)
                 except StopAsyncIteration:

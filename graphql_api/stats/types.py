@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -13,8 +14,11 @@ from graphql_api.stats.loaders import StreaksByPlayer
 from graphql_api.tournaments.nodes import MatchNode
 
 
-@strawberry.type(description="A player's lifetime stats: the fold of their events (public).")
-class UserStats:
+@strawberry.type
+class Counters:
+    """The ledger's counters (``ledger.models.stats.COUNTER_FIELDS``), as every stats type
+    shows them; not a type of the schema by itself."""
+
     tournaments_registered: int
     tournaments_played: int
     tournaments_completed: int
@@ -30,6 +34,10 @@ class UserStats:
     teams_created: int
     teams_joined: int
     current_teams_count: int
+
+
+@strawberry.type(description="A player's lifetime stats: the fold of their events (public).")
+class UserStats(Counters):
     win_rate: float = strawberry.field(description="matchesWon / matchesPlayed, 0 to 1.")
     tournament_win_rate: float = strawberry.field(
         description="tournamentsWon / tournamentsPlayed, 0 to 1."
@@ -58,7 +66,7 @@ class UserStats:
     def from_values(
         cls, values: dict[str, Any], *, user_id: int, game: str | None = None
     ) -> UserStats:
-        names = cls.__annotations__
+        names = [field.name for field in dataclasses.fields(cls)]
         fields = {name: values[name] for name in names if name in values}
         return cls(**fields, player=(user_id, game))
 
@@ -115,22 +123,8 @@ class StatsPeriod(Enum):
 
 
 @strawberry.type(description="The counters of one year, month or week, from the events that stand.")
-class PeriodCounters:
+class PeriodCounters(Counters):
     period_start: datetime
-    tournaments_registered: int
-    tournaments_played: int
-    tournaments_completed: int
-    tournaments_won: int
-    tournaments_runner_up: int
-    tournaments_top4: int
-    matches_played: int
-    matches_won: int
-    matches_lost: int
-    total_earned: int
-    total_spent: int
-    achievements_count: int
-    teams_created: int
-    teams_joined: int
     current_teams_count: int = strawberry.field(
         description="Memberships started minus ended within the period."
     )

@@ -8,7 +8,6 @@ message lost by the channel layer (at most once) is made up by the next one.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncGenerator
 from functools import partial
 from typing import Any
@@ -17,9 +16,8 @@ import strawberry
 from channels.db import database_sync_to_async
 from strawberry.types import Info
 
-from graphql_api.activity.events import events_for
 from graphql_api.activity.links import wanted_of
-from graphql_api.activity.queries import FEED_CURSOR, feed_edge
+from graphql_api.activity.queries import FEED_CURSOR
 from graphql_api.activity.types import ActivityEdge
 from graphql_api.context import subject_of, viewer_of
 from graphql_api.errors import NotFound
@@ -28,11 +26,12 @@ from graphql_api.pagination import decode_time_position, parse_id
 from graphql_api.permissions import can_see_economy, require_activity, require_staff
 from graphql_api.stats.types import UserStats
 from graphql_api.subscriptions.context import consumer_of
-from graphql_api.subscriptions.feed import feed_head, position_of, rows_after
+from graphql_api.subscriptions.feed import feed_head, rows_after
+from graphql_api.subscriptions.forward import ForwardFeed
 from graphql_api.subscriptions.groups import ACTIVITY_MESSAGE, user_group
-from graphql_api.subscriptions.shared import heard_at, shared_read
+from graphql_api.subscriptions.shared import shared_read, wake_ups
 from ledger.models import LedgerJob
-from ledger.selectors import Position, ledger_job, user_stats
+from ledger.selectors import ledger_job, user_stats
 
 JOB_POLL_SECONDS = 0.5
 """How often ledgerJobProgress reads its job row (the runner writes it at each checkpoint)."""
@@ -57,43 +56,26 @@ class Subscription:
         viewer = viewer_of(info)
         require_activity(viewer, owner_id=subject.user_id, activity_public=subject.activity_public)
         include_economy = can_see_economy(viewer, owner_id=subject.user_id)
-        wanted = wanted_of(info, ("node",))
         user_id_ = subject.user_id
-        position: Position | None = start
+        feed = ForwardFeed(
+            info,
+            wanted_of(info, ("node",)),
+            key=("feed", user_id_, include_economy),
+            rows_after=partial(db(rows_after), user_id=user_id_, include_economy=include_economy),
+            position=start,
+        )
         if start is None:  # from now on: the feed's head, read before joining (see below)
-            position = await db(feed_head)(user_id=user_id_, include_economy=include_economy)
+            feed.position = await db(feed_head)(user_id=user_id_, include_economy=include_economy)
         consumer = consumer_of(info)
         async with consumer.listen_to_channel(
             ACTIVITY_MESSAGE, groups=[user_group(user_id_)]
         ) as messages:
             # Joined before the first read: whatever commits from here on is announced to us,
-            # and whatever committed before it is read now. Reads go forward from `position`
-            # only, so nothing is yielded twice.
-            notified = time.monotonic()
-            while True:
-                more = True
-                while more:
-                    at = position
-                    rows, more = await shared_read(
-                        ("feed", user_id_, at, include_economy),
-                        since=notified,
-                        read=partial(
-                            db(rows_after),
-                            user_id=user_id_,
-                            position=at,
-                            include_economy=include_economy,
-                        ),
-                    )
-                    # The rows are visible by the feed's own query: every event is there.
-                    events = await events_for(info, rows, wanted, check_visibility=False)
-                    for row, event in zip(rows, events, strict=True):
-                        position = position_of(row)
-                        if event is not None:
-                            yield feed_edge(row, event)
-                message = await _next(messages)
-                if message is None:
-                    return
-                notified = heard_at(message)
+            # and whatever committed before it is read now. Reads go forward from the feed's
+            # position only, so nothing is yielded twice.
+            async for notified in wake_ups(messages):
+                async for edge in feed.edges(since=notified):
+                    yield edge
 
     @strawberry.subscription(
         description="A player's stats (public; userId omitted: the viewer): now, then after "
@@ -108,8 +90,7 @@ class Subscription:
             ACTIVITY_MESSAGE, groups=[user_group(subject.user_id)]
         ) as messages:
             last: dict[str, Any] | None = None
-            notified = time.monotonic()
-            while True:
+            async for notified in wake_ups(messages):
                 values = await shared_read(
                     ("stats", subject.user_id),
                     since=notified,
@@ -118,10 +99,6 @@ class Subscription:
                 if values != last:
                     last = values
                     yield UserStats.from_values(values, user_id=subject.user_id)
-                message = await _next(messages)
-                if message is None:
-                    return
-                notified = heard_at(message)
 
     @strawberry.subscription(
         description="A ledger job's status and progress (staff): now, then on every change, "
@@ -144,11 +121,3 @@ class Subscription:
             if job.status in LedgerJob.FINISHED:
                 return
             await asyncio.sleep(JOB_POLL_SECONDS)
-
-
-async def _next(messages: Any) -> Any | None:
-    """The next message for this subscription, or None once the listener has ended."""
-    try:
-        return await anext(messages)
-    except StopAsyncIteration:
-        return None

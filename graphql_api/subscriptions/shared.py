@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -60,3 +60,11 @@ async def shared_read(key: Hashable, *, since: float, read: Callable[[], Awaitab
         task.add_done_callback(land)
     result: T = await asyncio.shield(flight[1])
     return result
+
+
+async def wake_ups(messages: AsyncIterator[Any]) -> AsyncIterator[float]:
+    """When a subscription reads again, as the ``since`` of its ``shared_read``: now, then at
+    each message (``heard_at``), until its listener ends."""
+    yield time.monotonic()
+    async for message in messages:
+        yield heard_at(message)

@@ -7,15 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from esports.teams.models import Team, TeamMembership
-from graphql_api.nodes.loaders import CompiledBatch, ContextLoader
+from graphql_api.nodes.loaders import CompiledBatch, ContextLoader, InstancesById
 
 
-class TeamsById(ContextLoader[int, Team]):
-    _batch = CompiledBatch(Team.objects.all())
-
-    @classmethod
-    def fetch(cls, keys: list[int]) -> Mapping[int, Team]:
-        return cls._batch(keys)
+class TeamsById(InstancesById[Team]):
+    instances = CompiledBatch(Team.objects.all())
 
 
 class CurrentMembersByTeamId(ContextLoader[int, list[Any]]):

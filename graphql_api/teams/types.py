@@ -10,17 +10,13 @@ from strawberry import Parent, relay
 from strawberry.types import Info
 
 from esports.teams.models import Team
-from graphql_api.nodes.fields import ColumnField, instances_of
+from graphql_api.nodes.fields import ColumnField, platform_node
 from graphql_api.teams.loaders import CurrentMembersByTeamId
 from graphql_api.users.types import UserNode
 
 
-@strawberry_django.type(
-    Team, field_cls=ColumnField, name="Team", description="A team as the platform has it now."
-)
+@platform_node(Team, name="Team", description="A team as the platform has it now.")
 class TeamNode(relay.Node):
-    is_type_of = instances_of(Team)
-
     name: str = strawberry_django.field(
         field_cls=ColumnField, description="Its name now (events keep the name then)."
     )

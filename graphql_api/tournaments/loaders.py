@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from esports.tournaments.models import Match, Tournament
-from graphql_api.nodes.loaders import CompiledBatch, ContextLoader
+from graphql_api.nodes.loaders import CompiledBatch, InstancesById
 
 
-class TournamentsById(ContextLoader[int, Tournament]):
-    _batch = CompiledBatch(Tournament.objects.all())
-
-    @classmethod
-    def fetch(cls, keys: list[int]) -> Mapping[int, Tournament]:
-        return cls._batch(keys)
+class TournamentsById(InstancesById[Tournament]):
+    instances = CompiledBatch(Tournament.objects.all())
 
 
-class MatchesById(ContextLoader[int, Match]):
+class MatchesById(InstancesById[Match]):
     """Read with their tournaments: ``match { tournament { name } }`` costs no second query."""
 
-    _batch = CompiledBatch(Match.objects.select_related("tournament"))
-
-    @classmethod
-    def fetch(cls, keys: list[int]) -> Mapping[int, Match]:
-        return cls._batch(keys)
+    instances = CompiledBatch(Match.objects.select_related("tournament"))

@@ -9,21 +9,16 @@ import strawberry_django
 from strawberry import relay
 
 from esports.tournaments.models import Match, Tournament
-from graphql_api.nodes.fields import ColumnField, instances_of
+from graphql_api.nodes.fields import ColumnField, platform_node
 
 strawberry.enum(Tournament.Status, name="TournamentStatus")
 strawberry.enum(Match.State, name="MatchState")
 
 
-@strawberry_django.type(
-    Tournament,
-    field_cls=ColumnField,
-    name="Tournament",
-    description="A tournament as the platform has it now.",
+@platform_node(
+    Tournament, name="Tournament", description="A tournament as the platform has it now."
 )
 class TournamentNode(relay.Node):
-    is_type_of = instances_of(Tournament)
-
     name: str = strawberry_django.field(
         field_cls=ColumnField, description="Its name now (events keep the name then)."
     )
@@ -35,12 +30,8 @@ class TournamentNode(relay.Node):
     )
 
 
-@strawberry_django.type(
-    Match, field_cls=ColumnField, name="Match", description="A match as the platform has it now."
-)
+@platform_node(Match, name="Match", description="A match as the platform has it now.")
 class MatchNode(relay.Node):
-    is_type_of = instances_of(Match)
-
     round: int
     state: Match.State
     completed_at: datetime | None

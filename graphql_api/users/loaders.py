@@ -7,18 +7,14 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from graphql_api.nodes.loaders import CompiledBatch, ContextLoader
+from graphql_api.nodes.loaders import CompiledBatch, ContextLoader, InstancesById
 from ledger.selectors import GameStats, games_by_user, stats_by_user
 
 
-class UsersById(ContextLoader[int, Any]):
+class UsersById(InstancesById[Any]):
     """Users with their profiles (the profile is read with every user shown)."""
 
-    _batch = CompiledBatch(get_user_model().objects.select_related("profile"))
-
-    @classmethod
-    def fetch(cls, keys: list[int]) -> Mapping[int, Any]:
-        return cls._batch(keys)
+    instances = CompiledBatch(get_user_model().objects.select_related("profile"))
 
 
 def activity_public_by_user(keys: list[int]) -> dict[int, bool]:

@@ -13,7 +13,7 @@ from strawberry.types import Info
 from esports.profiles.models import UserProfile
 from graphql_api.context import db, viewer_of
 from graphql_api.errors import BadInput
-from graphql_api.nodes.fields import ColumnField, instances_of
+from graphql_api.nodes.fields import ColumnField, platform_node
 from graphql_api.nodes.ids import USER_TYPE
 from graphql_api.permissions import require_activity
 from graphql_api.social.types import UserFollows
@@ -58,15 +58,12 @@ async def _load_profile(info: Info, user: Any) -> UserProfile:
     return _profile_or_default(user, profile)
 
 
-@strawberry_django.type(
+@platform_node(
     get_user_model(),
-    field_cls=ColumnField,
     name=USER_TYPE,
     description="A player. Its id is a global ID; every userId argument takes it.",
 )
 class UserNode(UserFollows, relay.Node):
-    is_type_of = instances_of(get_user_model())
-
     username: str
 
     @strawberry.field(deprecation_reason=DATABASE_ID_DEPRECATION)

@@ -13,53 +13,22 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-CREATE = """
-CREATE OR REPLACE FUNCTION ledger_refuse_event_change() RETURNS trigger AS $$
-BEGIN
-    IF TG_OP = 'UPDATE'
-       AND current_setting('ledger.erasure', true) = 'on'
-       AND NEW.id = OLD.id
-       AND NEW.event_type = OLD.event_type
-       AND NEW."timestamp" = OLD."timestamp"
-       AND NEW.created_at = OLD.created_at
-       AND NEW.source_model = OLD.source_model
-       AND NEW.source_id = OLD.source_id
-       AND NEW.occurrence = OLD.occurrence
-       AND NEW.amount = OLD.amount
-       AND NEW.reverses_id IS NOT DISTINCT FROM OLD.reverses_id
-       AND (
-            (NEW.user_id IS NOT DISTINCT FROM OLD.user_id
-             AND NEW.erased_subject_id IS NOT DISTINCT FROM OLD.erased_subject_id)
-         OR (OLD.user_id IS NOT NULL AND NEW.user_id IS NULL
-             AND NEW.erased_subject_id IS NOT NULL)
-       )
-    THEN
-        RETURN NEW;
-    END IF;
-    RAISE EXCEPTION 'ledger_useractivity is append-only: % refused', TG_OP
-        USING ERRCODE = 'restrict_violation',
-              HINT = 'Record events through the ledger; erase users with anonymize_user.';
-END;
-$$ LANGUAGE plpgsql;
+from ._append_only import on_postgresql, refuse_event_change
 
+CREATE = (
+    refuse_event_change(archive=False)
+    + """
 DROP TRIGGER IF EXISTS ledger_useractivity_append_only ON ledger_useractivity;
 CREATE TRIGGER ledger_useractivity_append_only
     BEFORE UPDATE OR DELETE ON ledger_useractivity
     FOR EACH ROW EXECUTE FUNCTION ledger_refuse_event_change();
 """
+)
 
 DROP = """
 DROP TRIGGER IF EXISTS ledger_useractivity_append_only ON ledger_useractivity;
 DROP FUNCTION IF EXISTS ledger_refuse_event_change();
 """
-
-
-def _on_postgresql(sql: str):  # type: ignore[no-untyped-def]
-    def run(apps, schema_editor):  # type: ignore[no-untyped-def]
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql, params=None)
-
-    return run
 
 
 class Migration(migrations.Migration):
@@ -148,7 +117,7 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(condition=models.Q(('reverses__isnull', True)), fields=('source_model', 'source_id', 'event_type', 'user', 'occurrence'), name='ledger_activity_once'), models.CheckConstraint(condition=models.Q(models.Q(('event_type', 'reversal'), ('reverses__isnull', False)), models.Q(models.Q(('event_type', 'reversal'), _negated=True), ('reverses__isnull', True)), _connector='OR'), name='ledger_activity_reversal_points_at_event'), models.CheckConstraint(condition=models.Q(models.Q(('user__isnull', False), ('erased_subject__isnull', True)), models.Q(('user__isnull', True), ('erased_subject__isnull', False)), _connector='OR'), name='ledger_activity_one_subject'), models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='ledger_activity_amount_gte_0')],
             },
         ),
-        migrations.RunPython(_on_postgresql(CREATE), _on_postgresql(DROP), elidable=False),
+        migrations.RunPython(on_postgresql(CREATE), on_postgresql(DROP), elidable=False),
         migrations.CreateModel(
             name='LedgerJob',
             fields=[

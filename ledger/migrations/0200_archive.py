@@ -6,57 +6,7 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
-
-def _function(archive: bool) -> str:
-    allow_delete = (
-        """
-    IF TG_OP = 'DELETE' AND current_setting('ledger.archive', true) = 'on' THEN
-        RETURN OLD;
-    END IF;"""
-        if archive
-        else ""
-    )
-    return (
-        """
-CREATE OR REPLACE FUNCTION ledger_refuse_event_change() RETURNS trigger AS $$
-BEGIN"""
-        + allow_delete
-        + """
-    IF TG_OP = 'UPDATE'
-       AND current_setting('ledger.erasure', true) = 'on'
-       AND NEW.id = OLD.id
-       AND NEW.event_type = OLD.event_type
-       AND NEW."timestamp" = OLD."timestamp"
-       AND NEW.created_at = OLD.created_at
-       AND NEW.source_model = OLD.source_model
-       AND NEW.source_id = OLD.source_id
-       AND NEW.occurrence = OLD.occurrence
-       AND NEW.amount = OLD.amount
-       AND NEW.reverses_id IS NOT DISTINCT FROM OLD.reverses_id
-       AND (
-            (NEW.user_id IS NOT DISTINCT FROM OLD.user_id
-             AND NEW.erased_subject_id IS NOT DISTINCT FROM OLD.erased_subject_id)
-         OR (OLD.user_id IS NOT NULL AND NEW.user_id IS NULL
-             AND NEW.erased_subject_id IS NOT NULL)
-       )
-    THEN
-        RETURN NEW;
-    END IF;
-    RAISE EXCEPTION 'ledger_useractivity is append-only: % refused', TG_OP
-        USING ERRCODE = 'restrict_violation',
-              HINT = 'Record events through the ledger; erase users with anonymize_user.';
-END;
-$$ LANGUAGE plpgsql;
-"""
-    )
-
-
-def _on_postgresql(sql: str):  # type: ignore[no-untyped-def]
-    def run(apps, schema_editor):  # type: ignore[no-untyped-def]
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql, params=None)
-
-    return run
+from ._append_only import on_postgresql, refuse_event_change
 
 
 class Migration(migrations.Migration):
@@ -127,8 +77,8 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(
-            _on_postgresql(_function(archive=True)),
-            _on_postgresql(_function(archive=False)),
+            on_postgresql(refuse_event_change(archive=True)),
+            on_postgresql(refuse_event_change(archive=False)),
             elidable=False,
         ),
     ]

@@ -182,14 +182,12 @@ class Recorder(ABC):
         self, projection: CounterProjection, rows: Sequence[tuple[Key, Delta]], now: datetime
     ) -> None:
         """Non-negative deltas: insert each row, or add to the stored one, in key order."""
-        columns = [*projection.key, *projection.fields]
 
         def build(source: str) -> str:
             adds = [*self.sum_into(projection, "excluded"), self.touched(projection)]
-            return self._insert_in_key_order(projection, columns, adds, source)
+            return self._insert_in_key_order(projection, delta_columns(projection), adds, source)
 
-        values = [delta_values(projection, *row) for row in rows]
-        self._run(("upsert", projection), projection.model, columns, values, build, [now])
+        self._run_deltas("upsert", projection, rows, build, now)
 
     def _touch(self, projection: CounterProjection, keys: Sequence[Key], now: datetime) -> None:
         """Create the rows that do not exist and lock them all, in key order."""
@@ -222,10 +220,21 @@ class Recorder(ABC):
         self, projection: CounterProjection, rows: Sequence[tuple[Key, Delta]], now: datetime
     ) -> None:
         """Add the deltas to rows that exist (``_touch`` made sure of it)."""
-        columns = [*projection.key, *projection.fields]
+        self._run_deltas("add", projection, rows, functools.partial(self._add_sql, projection), now)
+
+    def _run_deltas(
+        self,
+        operation: str,
+        projection: CounterProjection,
+        rows: Sequence[tuple[Key, Delta]],
+        build: Callable[[str], str],
+        now: datetime,
+    ) -> None:
+        """Run ``build``'s statement over the rows' deltas, the time of change its first
+        parameter."""
         values = [delta_values(projection, *row) for row in rows]
-        build = functools.partial(self._add_sql, projection)
-        self._run(("add", projection), projection.model, columns, values, build, [now])
+        model, columns = projection.model, delta_columns(projection)
+        self._run((operation, projection), model, columns, values, build, [now])
 
     def _add_sql(self, projection: CounterProjection, rows: str) -> str:
         assignments = [*self.sum_into(projection, "d"), f"{self.quote(projection.touched)} = %s"]
@@ -417,6 +426,11 @@ def month_of(moment: datetime) -> date:
     """The month a moment falls in, as its first day in UTC: the month of its partition."""
     utc = moment.astimezone(UTC)
     return date(utc.year, utc.month, 1)
+
+
+def delta_columns(projection: CounterProjection) -> list[str]:
+    """The columns of ``delta_values``' rows."""
+    return [*projection.key, *projection.fields]
 
 
 def delta_values(projection: CounterProjection, key: Key, delta: Delta) -> list[Any]:

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from django.db.models import QuerySet
@@ -159,27 +160,32 @@ def recent_results(*, user_id: int, last: int) -> list[PlayedMatch]:
     """The player's ``last`` matches played to a result, newest first (their standing
     ``match_played`` events, on the same index), each with its standing outcome; a match with
     none is a forfeit. Two queries; a third, by key, when the hot matches are fewer than
-    ``last``: the newest archived ones follow them."""
+    ``last``: the newest archived ones, merged in by match order (a match recorded into a month
+    after the month was archived is hot, yet older than archived ones)."""
     played = list(
         UserActivity.objects.filter(
             user_id=user_id, event_type=EventType.MATCH_PLAYED, reversed_by__isnull=True
         )
         .order_by(*(f"-{name}" for name in MATCH_ORDER))
-        .values_list("timestamp", "source_model", "source_id", "metadata")[:last]
+        .values_list("timestamp", "source_model", "source_id", "id", "metadata")[:last]
     )
     outcomes = dict(
         (((source_model, source_id), kind))
         for kind, source_model, source_id in decided_matches(user_ids=[user_id])
-        .filter(source_id__in=[source_id for _, _, source_id, _ in played])
+        .filter(source_id__in=[source_id for _, _, source_id, _, _ in played])
         .values_list("event_type", "source_model", "source_id")
     )
     results = [
-        PlayedMatch.of(outcome_of(outcomes.get((source_model, source_id))), at, metadata)
-        for at, source_model, source_id, metadata in played
+        (
+            (at, source_id, pk),
+            PlayedMatch.of(outcome_of(outcomes.get((source_model, source_id))), at, metadata),
+        )
+        for at, source_model, source_id, pk, metadata in played
     ]
     if len(results) < last:
-        results += archived_results(user_id=user_id)[: last - len(results)]
-    return results
+        results += archived_results(user_id=user_id)
+        results.sort(key=itemgetter(0), reverse=True)
+    return [match for _, match in results[:last]]
 
 
 def outcome_of(kind: str | None) -> str:
@@ -187,14 +193,18 @@ def outcome_of(kind: str | None) -> str:
     return "forfeit" if kind is None else "won" if kind == EventType.MATCH_WON else "lost"
 
 
-def archived_results(*, user_id: int) -> list[PlayedMatch]:
-    """The player's newest archived matches played to a result, newest first."""
+def archived_results(*, user_id: int) -> list[tuple[tuple[datetime, int, int], PlayedMatch]]:
+    """The player's newest archived matches played to a result, newest first, each with its
+    place in match order (the time, the match row, the event)."""
     kept = (
         RecentResultsBaseline.objects.filter(user_id=user_id)
         .values_list("results", flat=True)
         .first()
     )
     return [
-        PlayedMatch(outcome, datetime.fromisoformat(at), game, match_id)
-        for at, _, _, outcome, game, match_id in kept or ()
+        (
+            (datetime.fromisoformat(at), source_id, pk),
+            PlayedMatch(outcome, datetime.fromisoformat(at), game, match_id),
+        )
+        for at, source_id, pk, outcome, game, match_id in kept or ()
     ]

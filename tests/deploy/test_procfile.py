@@ -15,9 +15,7 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 import uuid
@@ -34,11 +32,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import processes, services
 from tests.support.processes import run_python
-from tests.support.servers import subscription_client
+from tests.support.servers import deploy_environment, start_deploy, subscription_client
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(150)]
 
-ROOT = Path(__file__).resolve().parents[2]
 METRICS_TOKEN = "deploy-test-scrape-token"
 REDIS_DB = 14
 """A Redis db of this test's own (the live-feed tests use 11)."""
@@ -105,24 +102,6 @@ def fresh_database() -> Iterator[str]:
     finally:
         with admin_connection() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def free_base_port(count: int) -> int:
-    """A port with ``count`` free ports from it on (honcho gives web.N the port base + N - 1)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        if base + count >= 65000:
-            continue
-        try:
-            for port in range(base, base + count):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise AssertionError("no run of free ports")
 
 
 @dataclass
@@ -200,41 +179,26 @@ def deployment(fresh_database: str, tmp_path: Path) -> Iterator[Deployment]:
     import redis as redis_client
 
     redis_client.Redis.from_url(redis, socket_timeout=5).flushdb()
-    metrics_dir = tmp_path / "prometheus"
+    base = services.free_ports(3)
+    env = deploy_environment(
+        database_url=fresh_database,
+        redis_url=redis,
+        scratch=tmp_path,
+        port=base,
+        web_processes=3,
+        prefix="dcdeploy",
+    )
+    metrics_dir = Path(env["PROMETHEUS_MULTIPROC_DIR"])
     metrics_dir.mkdir()
     (metrics_dir / "counter_999999.db").write_bytes(b"stale")  # deploy/start must clear it
-    base = free_base_port(3)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "PROMETHEUS_", "CELERY_", "REDIS_", "PYTEST_"))
-    }
     env.update(
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=fresh_database,
-        REDIS_URL=redis,
-        CELERY_BROKER_URL=redis,
-        CHANNEL_LAYER_PREFIX=f"dcdeploy-{uuid.uuid4().hex[:10]}",
-        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
-        CELERY_BEAT_SCHEDULE_FILE=str(tmp_path / "celerybeat-schedule"),
         LEDGER_EXPORT_DIR=str(tmp_path / "exports"),
-        PORT=str(base),
-        WEB_PROCESSES="3",
         LOG_FORMAT="json",
         METRICS_TOKEN=METRICS_TOKEN,
     )
     manage(env, "migrate", "--verbosity", "0")
     log = tmp_path / "honcho.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(ROOT / "deploy" / "start")],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # our own process group: a last-resort kill reaches all
-        )
+    process = start_deploy(env, log)
     running = Deployment(process, log, [base, base + 1, base + 2], env)
     try:
         yield running

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.test import Client
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.processes import run_python
 
 PRODUCTION = {
     "DJANGO_SECRET_KEY": "k" * 20 + "-production-secret-with-enough-entropy-0123456789",
@@ -31,13 +29,10 @@ def deploy_check(**env: str) -> subprocess.CompletedProcess[str]:
             ("DJANGO_", "DATABASE_URL", "LEDGER_", "METRICS_TOKEN", "PAGE_CONTENT_SECURITY")
         )
     }
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
+    return run_python(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
+        check=False,
     )
 
 
@@ -97,15 +92,7 @@ def test_cookies_are_secure_and_hsts_is_on_unless_debug():
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
 
     def read(**extra: str) -> str:
-        return subprocess.run(
-            [sys.executable, "-c", code],
-            cwd=ROOT,
-            env={**env, **extra},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout.strip()
+        return run_python(["-c", code], env={**env, **extra}).stdout.strip()
 
     assert read() == "False True True 31536000 False None"
     assert read(DJANGO_DEBUG="1") == "True False False 0 False None"

@@ -20,6 +20,13 @@ BASE_TIME = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 GraphQL = Callable[..., dict[str, Any]]
 
 
+def signed_in_client(user: Any) -> Client:
+    """A test client with ``user``'s session, as a signed-in browser has it."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def graphql(client: Client) -> GraphQL:
     """POST a query to /graphql/ as ``user`` (session) or with ``token`` (bearer); return JSON."""
@@ -32,9 +39,7 @@ def graphql(client: Client) -> GraphQL:
         token: str | None = None,
         expect_status: int = 200,
     ) -> dict[str, Any]:
-        http = Client()
-        if user is not None:
-            http.force_login(user)
+        http = Client() if user is None else signed_in_client(user)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = http.post(
             "/graphql/",

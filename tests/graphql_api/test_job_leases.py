@@ -14,7 +14,7 @@ from django.utils import timezone
 from ledger.models import LedgerJob
 from ledger.operations.jobs import submit_job
 from tests.factories import UserFactory
-from tests.graphql_api.conftest import error_codes
+from tests.graphql_api.conftest import error_codes, signed_in_client
 from tests.ledger.operations.job_states import hold, queued
 
 pytestmark = pytest.mark.django_db
@@ -97,9 +97,7 @@ def admin_client(*, superuser: bool) -> Client:
     user = UserFactory.create(is_staff=True, is_superuser=superuser)
     if not superuser:
         user.user_permissions.add(Permission.objects.get(codename="view_ledgerjob"))
-    client = Client()
-    client.force_login(user)
-    return client
+    return signed_in_client(user)
 
 
 def test_the_admin_cancels_selected_jobs() -> None:

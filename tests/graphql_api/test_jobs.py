@@ -9,7 +9,7 @@ from django.test import Client
 
 from ledger.models import ErasedSubject, LedgerJob, UserActivity, UserProfileStats
 from tests.factories import RegistrationFactory, UserFactory, transaction_for
-from tests.graphql_api.conftest import error_codes, make_events
+from tests.graphql_api.conftest import error_codes, global_id, make_events, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +92,24 @@ def test_reconcile_of_an_unknown_user_is_a_client_error(graphql, staff):
     assert LedgerJob.objects.count() == 0
 
 
+def test_user_operations_take_a_users_global_id(graphql, staff, player):
+    """The ID every other field hands out (numeric ids are still read, deprecated); another
+    type's ID is refused as the client's error, and nothing is submitted."""
+    user = global_id("User", player.pk)
+    job = graphql(EXPORT, {"userId": user}, user=staff)["data"]["exportUserData"]
+    assert (job["kind"], job["status"]) == ("EXPORT", "SUCCEEDED")
+    job = graphql(RECONCILE, {"userIds": [user], "fix": False}, user=staff)["data"]
+    assert job["reconcileStats"]["status"] == "SUCCEEDED"
+    submitted = LedgerJob.objects.count()
+    for mutation in (EXPORT, ANONYMIZE):
+        wrong = graphql(mutation, {"userId": global_id("Team", player.pk)}, user=staff)
+        assert error_codes(wrong) == ["BAD_USER_INPUT"]
+    assert LedgerJob.objects.count() == submitted
+    job = graphql(ANONYMIZE, {"userId": user}, user=staff)["data"]["anonymizeUser"]
+    assert (job["kind"], job["status"]) == ("ANONYMIZE", "SUCCEEDED")
+    assert UserActivity.objects.filter(user=player).count() == 0
+
+
 def test_anonymize_erases_the_user_from_the_ledger(graphql, staff, player):
     events = UserActivity.objects.filter(user=player).count()
     job = graphql(ANONYMIZE, {"userId": str(player.pk)}, user=staff)["data"]["anonymizeUser"]
@@ -108,9 +126,7 @@ def test_export_by_staff_then_download_by_owner_and_staff_only(graphql, staff, p
     url = job["downloadUrl"]
     assert url == f"/exports/{job['id']}/"
     for viewer, status in ((player, 200), (staff, 200), (UserFactory.create(), 404)):
-        http = Client()
-        http.force_login(viewer)
-        response = http.get(url)
+        response = signed_in_client(viewer).get(url)
         assert response.status_code == status, viewer
         if status == 200:
             document = json.loads(response.getvalue())

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import Client, RequestFactory
+from django.test import RequestFactory
 
 from graphql_api.replica import MARKER_COOKIE, MARKER_HEADER, write_marker, wrote_recently
 from tests.factories import UserFactory
+from tests.graphql_api.conftest import signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -17,8 +18,7 @@ pytestmark = pytest.mark.django_db
 def test_without_a_replica_a_mutation_is_not_marked(settings, tmp_path):
     settings.LEDGER_EXPORT_DIR = tmp_path
     player = UserFactory.create(username="ann")
-    client = Client()
-    client.force_login(player)
+    client = signed_in_client(player)
     response = client.post(
         "/graphql/",
         data=json.dumps({"query": "mutation { exportMyData { status } }"}),

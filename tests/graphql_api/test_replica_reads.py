@@ -29,7 +29,7 @@ from ledger.routing import REPLICA, replica_read, replica_reads_allowed
 from ledger.selectors import activity_feed_page, page_request, user_stats
 from tests.conftest import REPLICA_TEST
 from tests.factories import UserFactory, transaction_for
-from tests.graphql_api.conftest import make_events
+from tests.graphql_api.conftest import make_events, signed_in_client
 
 pytestmark = [pytest.mark.postgres, REPLICA_TEST, pytest.mark.usefixtures("replica_db")]
 
@@ -143,8 +143,7 @@ def test_a_querys_ledger_reads_go_to_the_replica(
     """Each read model of a query comes from the replica, and the primary serves only the
     viewer and the subject (auth, sessions, profiles); the answers are the primary's data."""
     replica_db.catch_up()
-    client = Client()
-    client.force_login(player)
+    client = signed_in_client(player)
     with reads() as found:
         _, data = post(client, query, {"userId": str(player.pk)} if "$userId" in query else {})
     assert found.replica_tables == replica_tables
@@ -185,8 +184,7 @@ def test_a_viewer_reads_the_primary_just_after_their_own_mutation(
 ):
     settings.LEDGER_EXPORT_DIR = tmp_path
     replica_db.catch_up()
-    client = Client()
-    client.force_login(player)
+    client = signed_in_client(player)
     with reads() as mutation:
         response, data = post(client, EXPORT_MINE)
     assert data["exportMyData"]["status"] == "SUCCEEDED"
@@ -223,8 +221,7 @@ def test_a_marker_that_does_not_hold_reads_the_replica(replica_db, player, setti
         value = write_marker(other)
     else:
         value = write_marker(player)[:-2] + "xx"
-    client = Client()
-    client.force_login(player)
+    client = signed_in_client(player)
     client.cookies[MARKER_COOKIE] = value
     with reads() as found:
         post(client, STATS, {"userId": str(player.pk)})
@@ -236,8 +233,7 @@ def test_writes_never_go_to_the_replica(replica_db, player):
     replica and saved: both succeed, so nothing tried the replica (it refuses writes)."""
     staff = UserFactory.create(username="mod", is_staff=True)
     replica_db.catch_up()
-    client = Client()
-    client.force_login(staff)
+    client = signed_in_client(staff)
     with reads() as found:
         _, data = post(client, RECONCILE)
     assert data["reconcileStats"]["status"] == "SUCCEEDED"

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, router
@@ -22,8 +19,8 @@ from ledger.routing import (
     replica_read,
     replica_reads_allowed,
 )
+from tests.support.processes import run_python
 
-ROOT = Path(__file__).resolve().parents[2]
 ROUTER = ReadRouter()
 
 
@@ -86,14 +83,7 @@ def settings_with(**env: str) -> dict[str, object]:
         "'pool': s.DATABASES['default'].get('OPTIONS', {}).get('pool'), "
         "'seconds': s.READ_YOUR_WRITES_SECONDS}))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_python(["-c", script], env={**base, **env}, check=False)
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1]}
     loaded: dict[str, object] = json.loads(done.stdout)

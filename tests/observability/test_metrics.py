@@ -20,6 +20,7 @@ from ledger.operations.jobs import run_job_now
 from ledger.services.recording import record_activity
 from tests.factories import UserFactory
 from tests.observability.exercise import STATS_QUERY, post_graphql, unlocks, value
+from tests.support.processes import run_python
 
 pytestmark = pytest.mark.django_db
 
@@ -219,15 +220,7 @@ sys.stdout.write(generate_latest(registry).decode())
 """
 
     def scrape(*args: str) -> dict[str, float]:
-        out = subprocess.run(
-            [sys.executable, "-c", reader, *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout
+        out = run_python(["-c", reader, *args], env=env).stdout
         samples = {}
         for family in text_string_to_metric_families(out):
             for sample in family.samples:

@@ -46,6 +46,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int) -> int:
+    """A port with ``count`` free ports from it on (honcho gives web.N the port base + N - 1)."""
+    for _ in range(50):
+        base = free_port()
+        if base + count >= 65000:
+            continue
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no run of free ports")
+
+
 def postgres_url(settings_dict: Mapping[str, Any], name: str | None = None) -> str:
     """A DATABASE_URL for a server subprocess: the test's own database unless ``name`` is given."""
     auth = settings_dict["USER"] + (

@@ -14,7 +14,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.support import services
-from tests.support.servers import start_uvicorn, stop
+from tests.support.servers import server_environment, start_uvicorn, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_MS = 15_000
@@ -107,26 +106,11 @@ def browser_page(
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def _database_url() -> str:
-    from django.db import connection
-
-    return services.postgres_url(connection.settings_dict)
-
-
 @pytest.fixture
 def server_env() -> dict[str, str]:
     """The server's environment: the test database, Redis with a prefix of its own, DEBUG so
     the page's static files are served without collectstatic."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_TEST_DB_NAME",)}
-    env.update(
-        DATABASE_URL=_database_url(),
-        REDIS_URL=services.redis_url(WEB_REDIS_DB),
-        CHANNEL_LAYER_PREFIX=f"dcweb-{uuid.uuid4().hex[:12]}",
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_CONN_MAX_AGE="0",
-        DJANGO_DEBUG="1",
-    )
-    return env
+    return {**server_environment(redis_db=WEB_REDIS_DB, prefix="dcweb"), "DJANGO_DEBUG": "1"}
 
 
 class Server:

@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from graphql_api.auth.tokens import issue_api_token, revoke_api_tokens
 from tests.factories import UserFactory
-from tests.graphql_api.conftest import make_events
+from tests.graphql_api.conftest import make_events, signed_in_client
 from tests.graphql_api.subscriptions.conftest import (
     FEED,
     closed_with,
@@ -29,8 +28,7 @@ STATS = "subscription { statsUpdated { achievementsCount } }"
 
 
 def session_cookie(user: Any) -> list[tuple[bytes, bytes]]:
-    client = Client()
-    client.force_login(user)
+    client = signed_in_client(user)
     return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
 
 

@@ -17,7 +17,7 @@ from graphql_api.auth.tokens import issue_api_token, revoke_api_tokens, token_di
 from graphql_api.subscriptions.credentials import CREDENTIALS_EXPIRED, Credential
 from graphql_api.subscriptions.groups import user_group
 from tests.factories import UserFactory
-from tests.graphql_api.conftest import make_events
+from tests.graphql_api.conftest import make_events, signed_in_client
 from tests.graphql_api.subscriptions.conftest import (
     FEED,
     closed_with,
@@ -50,12 +50,6 @@ async def user_with_token(username: str) -> tuple[Any, str]:
     user = await in_db(UserFactory.create)(username=username)
     _, token = await in_db(issue_api_token)(user=user)
     return user, token
-
-
-def signed_in_client(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def cookie_of(client: Client) -> list[tuple[bytes, bytes]]:

@@ -159,52 +159,41 @@ async def test_a_catch_up_longer_than_a_page_is_whole(monkeypatch):
     assert reads == [100, 100, 50]  # keyset pages of the selector, oldest first
 
 
-async def test_an_event_committed_during_the_catch_up_is_yielded_once(monkeypatch):
-    """Joined before the read: the event is both read and announced; it is yielded once."""
+@pytest.mark.parametrize(
+    "before",
+    [
+        pytest.param(True, id="committed during the catch-up: read and announced, yielded once"),
+        pytest.param(False, id="committed right after the catch-up read: announced, no gap"),
+    ],
+)
+async def test_an_event_committed_around_the_catch_up_read_is_yielded_once(monkeypatch, before):
+    """Joined before the read: an event committed before the first read (after the join) is both
+    read and announced; one committed right after it is announced."""
+    from graphql_api.subscriptions import resolvers
+
     user = await in_db(UserFactory.create)(username="racer")
     await in_db(make_events)(user, 3)
     order = await in_db(feed_ids)(user)
     real = feed_module.rows_after
     calls = {"n": 0}
 
-    def commit_then_read(**kwargs):
+    def commit() -> None:
+        make_events(user, 1, start=BASE_TIME.replace(year=2030), first_source_id=50)
+
+    def read(**kwargs):
         calls["n"] += 1
-        if calls["n"] == 1:  # between the group join and the first read
-            make_events(user, 1, start=BASE_TIME.replace(year=2030), first_source_id=50)
-        return real(**kwargs)
+        first = calls["n"] == 1
+        if first and before:
+            commit()
+        result = real(**kwargs)
+        if first and not before:
+            commit()
+        return result
 
-    from graphql_api.subscriptions import resolvers
-
-    monkeypatch.setattr(resolvers, "rows_after", commit_then_read)
+    monkeypatch.setattr(resolvers, "rows_after", read)
     async with connected(await in_db(bearer)(user)) as ws:
         op = await follow(ws, FEED, {"after": await in_db(cursor_of)(order[0])}, user_id=user.pk)
         edges = await receive_edges(ws, op, 3)
-        assert await quiet(ws)
-    assert ids(edges) == (await in_db(feed_ids)(user))[1:]
-    assert len(set(ids(edges))) == 3
-
-
-async def test_an_event_committed_right_after_the_catch_up_read_is_not_lost(monkeypatch):
-    """Joined before the read: an event committed after it is announced, so no gap."""
-    user = await in_db(UserFactory.create)(username="late")
-    await in_db(make_events)(user, 2)
-    order = await in_db(feed_ids)(user)
-    real = feed_module.rows_after
-    calls = {"n": 0}
-
-    def read_then_commit(**kwargs):
-        result = real(**kwargs)
-        calls["n"] += 1
-        if calls["n"] == 1:
-            make_events(user, 1, start=BASE_TIME.replace(year=2030), first_source_id=60)
-        return result
-
-    from graphql_api.subscriptions import resolvers
-
-    monkeypatch.setattr(resolvers, "rows_after", read_then_commit)
-    async with connected(await in_db(bearer)(user)) as ws:
-        op = await follow(ws, FEED, {"after": await in_db(cursor_of)(order[0])}, user_id=user.pk)
-        edges = await receive_edges(ws, op, 2)
         assert await quiet(ws)
     assert ids(edges) == (await in_db(feed_ids)(user))[1:]
 

@@ -4,8 +4,6 @@ channel layer, fed by events and follows committed by other processes."""
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,13 +19,11 @@ from tests.graphql_api.subscriptions import test_live_servers as live
 from tests.graphql_api.subscriptions.test_live_servers import (
     UNLOCK,
     WAIT,
-    database_url,
     ids,
     nothing_more,
     wait_joined,
 )
-from tests.support import services
-from tests.support.servers import subscription_client
+from tests.support.servers import server_environment, subscription_client
 
 pytestmark = [
     pytest.mark.postgres,
@@ -56,14 +52,7 @@ record = live.record
 @pytest.fixture
 def live_env() -> Iterator[dict[str, str]]:
     """As test_live_servers' own, on this helper's Redis db; its keys removed afterwards."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_TEST_DB_NAME",)}
-    env.update(
-        DATABASE_URL=database_url(),
-        REDIS_URL=services.redis_url(REDIS_DB),
-        CHANNEL_LAYER_PREFIX=f"dcfollow-{uuid.uuid4().hex[:12]}",
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_CONN_MAX_AGE="0",
-    )
+    env = server_environment(redis_db=REDIS_DB, prefix="dcfollow")
     yield env
     import redis as redis_client
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ from tests.factories import UserFactory
 from tests.graphql_api.conftest import db_id
 from tests.support import services
 from tests.support.processes import run_python
-from tests.support.servers import start_uvicorn, stop, subscription_client
+from tests.support.servers import server_environment, start_uvicorn, stop, subscription_client
 
 pytestmark = [
     pytest.mark.postgres,
@@ -75,29 +73,12 @@ for code in {codes!r}:
 """
 
 
-def redis_url() -> str:
-    """Redis on a db of its own for these tests."""
-    return services.redis_url(REDIS_DB)
-
-
-def database_url() -> str:
-    return services.postgres_url(connection.settings_dict)
-
-
 free_port = services.free_port
 
 
 @pytest.fixture
 def live_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_TEST_DB_NAME",)}
-    env.update(
-        DATABASE_URL=database_url(),
-        REDIS_URL=redis_url(),
-        CHANNEL_LAYER_PREFIX=f"dclive-{uuid.uuid4().hex[:12]}",
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_CONN_MAX_AGE="0",
-    )
-    return env
+    return server_environment(redis_db=REDIS_DB, prefix="dclive")
 
 
 @pytest.fixture

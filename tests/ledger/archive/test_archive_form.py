@@ -188,7 +188,7 @@ def _baselines() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
 
 def test_a_streak_across_the_horizon_and_two_runs_newest_month_first(archive_dir: Any) -> None:
     players = Players()
-    # Ann: Jan W W L W, Feb W W (forfeit) W, Mar W L, Nov 2026 W W
+    # Ann: Jan W W L W, Feb W W (a forfeit), Mar W L, Nov 2026 W W: a run of four across Feb
     plan = [(1, True), (1, True), (1, False), (1, True), (2, True), (2, True), (3, True)]
     plan += [(3, False), (HOT, True), (HOT, True)]
     for day, (month, ann_wins) in enumerate(plan, 1):
@@ -273,3 +273,28 @@ def test_the_reads_cost_the_same_few_queries_however_much_was_archived(archive_d
     with CaptureQueriesContext(connection) as queries:
         assert len(recent_results(user_id=players.ann.pk, last=100)) == 13
     assert len(queries) == 3
+
+
+def test_a_match_recorded_into_an_archived_month_goes_with_its_second_part(
+    archive_dir: Any,
+) -> None:
+    players = Players()
+    for day, ann_wins in ((1, True), (3, True), (5, False)):
+        players.play(Played(1, day, 12, ann_wins, False, "cs2", None))
+    archive_activity(before=date(2023, 2, 1))
+    players.play(Played(1, 2, 12, False, False, "cs2", None))  # a backfill of an old match
+    hot = players.seen()  # the late match counts after the archived ones, until archived
+
+    archive_activity(before=date(2023, 2, 1))  # January's second part
+
+    assert players.seen() == hot
+    january = StreakBaseline.objects.get(user_id=players.ann.pk, game="", month=date(2023, 1, 1))
+    assert (january.decided, january.won, january.leading, january.trailing) == (4, 2, 2, 0)
+    assert january.longest == 2  # W W L, then the second part's L: composed, not re-sorted
+    assert not reconcile_stats().found_problems
+    assert [r.timestamp.day for r in recent_results(user_id=players.ann.pk, last=4)] == [
+        5,
+        3,
+        2,
+        1,
+    ]

@@ -171,6 +171,20 @@ function isForbidden(error) {
   return error instanceof GraphQLRequestError && error.code === "FORBIDDEN";
 }
 
+// A page of the feed or the history (the connection at `field`), or null when it could not be
+// read: FORBIDDEN means the profile turned private, shown as such; any other error goes to
+// `failed`. Either way the list is no longer loading.
+async function readPage(list, document, variables, field, failed) {
+  try {
+    return (await query(endpoint, document, variables))[field];
+  } catch (error) {
+    list.loading = false;
+    if (isForbidden(error)) showPrivate();
+    else failed(error);
+    return null;
+  }
+}
+
 // ---- activity feed ---------------------------------------------------------------------------
 
 function timeElement(iso) {
@@ -246,16 +260,8 @@ async function loadFeedPage() {
   if (feed.loading || activityPrivate || (feed.started && !feed.hasNext)) return;
   feed.loading = true;
   updateFeedState();
-  let connection;
-  try {
-    const data = await query(endpoint, FEED, { userId, first: FEED_PAGE, after: feed.endCursor });
-    connection = data.activityFeed;
-  } catch (error) {
-    feed.loading = false;
-    if (isForbidden(error)) {
-      showPrivate();
-      return;
-    }
+  const variables = { userId, first: FEED_PAGE, after: feed.endCursor };
+  const connection = await readPage(feed, FEED, variables, "activityFeed", (error) => {
     updateFeedState();
     const status = $("feed-status");
     status.textContent = `Could not load activity (${error.message}). `;
@@ -264,8 +270,8 @@ async function loadFeedPage() {
     retry.addEventListener("click", () => loadFeedPage());
     status.append(retry);
     status.hidden = false;
-    return;
-  }
+  });
+  if (!connection) return;
   const list = $("feed");
   for (const edge of connection.edges) {
     if (feed.ids.has(edge.node.id)) continue;
@@ -354,20 +360,11 @@ async function loadHistoryPage({ reset = false } = {}) {
   status.textContent = "Loading tournaments…";
   status.hidden = false;
   show("history-more", false);
-  let connection;
-  try {
-    const after = reset ? null : history.endCursor;
-    const data = await query(endpoint, HISTORY, { userId, first: HISTORY_PAGE, after });
-    connection = data.tournamentHistory;
-  } catch (error) {
-    history.loading = false;
-    if (isForbidden(error)) {
-      showPrivate();
-      return;
-    }
+  const variables = { userId, first: HISTORY_PAGE, after: reset ? null : history.endCursor };
+  const connection = await readPage(history, HISTORY, variables, "tournamentHistory", (error) => {
     status.textContent = `Could not load tournaments (${error.message}).`;
-    return;
-  }
+  });
+  if (!connection) return;
   const list = $("history");
   if (reset) list.replaceChildren();
   for (const edge of connection.edges) list.append(historyItem(edge.node));
