@@ -5,7 +5,6 @@ times; on PostgreSQL a first page plans only its window's partitions."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest.mock import patch
@@ -34,6 +33,7 @@ from ledger.selectors.paging import Page, PageRequest, keyset_page
 from ledger.selectors.windows import Span, windowed_page
 from ledger.services.recording import record_activity
 from tests.factories import UserFactory
+from tests.support.history import record_history
 from tests.support.plans import and_its_partitions, plan_nodes
 
 pytestmark = pytest.mark.django_db
@@ -74,25 +74,6 @@ def _walk(read: Any, size: int) -> list[Page[Any]]:
             return pages
         last = page.rows[-1]
         after = Position(key=last["timestamp"], id=last["id"])
-
-
-def _record(user_id: int, moments: Sequence[datetime], kinds: Sequence[str]) -> list[int]:
-    """Events of ``user_id`` at ``moments``; their ids, in the same order."""
-    recorded = record_activity(
-        events=[
-            NewEvent(
-                user_id=user_id,
-                event_type=kind,
-                timestamp=at,
-                metadata={},
-                source_model="tests.windows",
-                source_id=n + 1,
-                amount=5 if kind == EventType.COINS_EARNED else 0,
-            )
-            for n, (at, kind) in enumerate(zip(moments, kinds, strict=True))
-        ]
-    )
-    return [event.id for event in sorted(recorded, key=lambda event: event.source_id)]
 
 
 def _reverse(user_id: int, targets: list[int], moments: list[datetime]) -> None:
@@ -140,8 +121,8 @@ def test_windowed_pages_are_the_one_querys_pages(events, known, rate, size, incl
     unwindowed page."""
     with transaction.atomic(), patch.object(windows, "EVENTS_A_MONTH", rate):
         user, other = UserFactory.create(), UserFactory.create()
-        ids = _record(user.pk, [at for at, _, _ in events], [kind for _, kind, _ in events])
-        _record(other.pk, [at for at, _, _ in events], [EventType.MATCH_PLAYED] * len(events))
+        ids = record_history(user.pk, [(at, kind) for at, kind, _ in events])
+        record_history(other.pk, [(at, EventType.MATCH_PLAYED) for at, _, _ in events])
         fixes = [(pk, fix) for pk, (_, _, fix) in zip(ids, events, strict=True) if fix]
         if fixes:
             _reverse(user.pk, [pk for pk, _ in fixes], [fix for _, fix in fixes])
@@ -182,8 +163,8 @@ def a_year_of_events(monkeypatch: pytest.MonkeyPatch) -> Any:
         EventType.COINS_EARNED if n % 4 == 0 else EventType.MATCH_PLAYED
         for n in range(len(moments))
     ]
-    ids = _record(user.pk, moments, kinds)
-    _record(other.pk, moments, [EventType.MATCH_PLAYED] * len(moments))
+    ids = record_history(user.pk, list(zip(moments, kinds, strict=True)))
+    record_history(other.pk, [(at, EventType.MATCH_PLAYED) for at in moments])
     _reverse(user.pk, [ids[0], ids[5]], [start + timedelta(hours=1), _month(-7, around=start)])
     months = sorted(recorder().event_months())
     monkeypatch.setattr(type(recorder()), "partition_months", lambda self: months)

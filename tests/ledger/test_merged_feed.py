@@ -23,6 +23,7 @@ from ledger.selectors import Position, merged_feed_page, page_request, windows
 from ledger.services.recording import record_activity
 from tests.factories import UserFactory
 from tests.graphql_api.conftest import BASE_TIME, make_events
+from tests.support.history import record_history
 from tests.support.plans import and_its_partitions, plan_nodes
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +50,14 @@ def walk(user_ids: Any, size: int) -> list[int]:
             return seen
         last = page.rows[-1]
         after = Position(key=last["timestamp"], id=last["id"])
+
+
+def players_with(histories: list[list[tuple[datetime, str]]]) -> list[Any]:
+    """A player for each history of (time, type), its events recorded."""
+    users = [UserFactory.create() for _ in histories]
+    for user, events in zip(users, histories, strict=True):
+        record_history(user.pk, events)
+    return users
 
 
 @pytest.fixture
@@ -219,22 +228,12 @@ def test_any_histories_page_forward_and_backward_as_the_naive_merge(histories, s
     """Property: for random histories (ties, coin events, users without events) and any page
     size, walking forward and walking backward give exactly the naive merge."""
     with transaction.atomic():
-        users = [UserFactory.create() for _ in histories]
-        for user, events in zip(users, histories, strict=True):
-            record_activity(
-                events=[
-                    NewEvent(
-                        user_id=user.pk,
-                        event_type=event_type,
-                        timestamp=BASE_TIME + timedelta(minutes=minute),
-                        metadata={},
-                        source_model="tests.prop",
-                        source_id=n + 1,
-                        amount=5 if event_type == EventType.COINS_EARNED else 0,
-                    )
-                    for n, (minute, event_type) in enumerate(events)
-                ]
-            )
+        users = players_with(
+            [
+                [(BASE_TIME + timedelta(minutes=minute), kind) for minute, kind in events]
+                for events in histories
+            ]
+        )
         ids = [u.pk for u in users]
         expected = visible_newest_first(users)
         assert walk(ids, size) == expected
@@ -285,22 +284,15 @@ def test_heads_read_in_a_window_of_months_page_as_the_naive_merge(histories, kno
         patch.object(type(recorder()), "partition_months", lambda self: months),
         patch.object(windows, "EVENTS_A_MONTH", rate),
     ):
-        users = [UserFactory.create() for _ in histories]
-        for user, events in zip(users, histories, strict=True):
-            record_activity(
-                events=[
-                    NewEvent(
-                        user_id=user.pk,
-                        event_type=event_type,
-                        timestamp=_month_start(offset) + timedelta(minutes=minute),
-                        metadata={},
-                        source_model="tests.windows",
-                        source_id=n + 1,
-                        amount=5 if event_type == EventType.COINS_EARNED else 0,
-                    )
-                    for n, (offset, minute, event_type) in enumerate(events)
+        users = players_with(
+            [
+                [
+                    (_month_start(offset) + timedelta(minutes=minute), kind)
+                    for offset, minute, kind in events
                 ]
-            )
+                for events in histories
+            ]
+        )
         assert walk([u.pk for u in users], size) == visible_newest_first(users)
         transaction.set_rollback(True)
 
