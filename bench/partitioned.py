@@ -5,10 +5,11 @@ partitioned and an unpartitioned copy of the same data, in child processes of on
 pointing at a database named ``bench*``; each prints one JSON document on its last line.
 
 - ``build [--flat]``: migrate (``--flat``: back to before ledger 0600, the one table), users,
-  synthetic events spread over 24 months and their stats, written with INSERT … SELECT
-  generate_series; then an esports history backfilled through the write path, timed.
+  synthetic events spread over the 24 months up to now (a fourth of the users idle for the last
+  12) and their stats, written with INSERT … SELECT generate_series; then an esports history
+  backfilled through the write path, timed.
 - ``measure``: live recording (a match's four events a transaction), a feed's first and deep page
-  through the selector.
+  through the selector, and the first page of idle users.
 - ``huge``: the same feed pages and a stats read, on the data ``build`` made (made large).
 - ``migration --rows N``: N events before ledger 0600, then migration 0600 and its reverse, timed.
 """
@@ -36,9 +37,11 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-START = datetime(2024, 1, 1, tzinfo=UTC)
 MONTHS = 24
 SPAN = timedelta(days=730)
+"""The synthetic events fill the 24 months up to the build (what the archive keeps hot)..."""
+IDLE = 4
+"""... but those of every ``IDLE``-th user fill its first 12 only: idle for a year since."""
 TYPES = ("match_played", "match_won", "match_lost", "achievement_unlocked", "team_joined")
 
 
@@ -64,14 +67,15 @@ def _sql(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
 
 
 def synthetic_events(*, users: list[int], per_user: int) -> float:
-    """``per_user`` events for each user, evenly over ``MONTHS`` months from ``START``, and the
-    stats rows they fold to; returns the seconds it took."""
+    """``per_user`` events for each user, evenly over the ``SPAN`` up to now (the first half of
+    it for an idle user), and the stats rows they fold to; returns the seconds it took."""
     from ledger.operations.partitions import coming_months
     from ledger.recorders import recorder
 
     began = time.perf_counter()
+    start = datetime.now(UTC) - SPAN
     with transaction.atomic():
-        recorder().make_event_months(coming_months(today=START.date(), ahead=MONTHS))
+        recorder().make_event_months(coming_months(today=start.date(), ahead=MONTHS))
     step = SPAN / per_user
     first, last = min(users), max(users)
     for low in range(first, last + 1, 20_000):  # a transaction per 20,000 users
@@ -81,11 +85,12 @@ def synthetic_events(*, users: list[int], per_user: int) -> float:
             INSERT INTO ledger_useractivity (user_id, event_type, "timestamp", created_at,
                 metadata, source_model, source_id, occurrence, amount)
             SELECT u, (%s::text[])[1 + (g + u) %% 5],
-                   %s + g * %s + (u %% 600) * interval '1 second', now(), '{}',
+                   %s + g * %s * CASE WHEN u %% %s = 0 THEN 0.5 ELSE 1 END
+                      + (u %% 600) * interval '1 second', now(), '{}',
                    'bench.synthetic', g::bigint * 10000000 + u, 0, 0
             FROM generate_series(%s, %s - 1) AS u, generate_series(0, %s - 1) AS g
             """,
-            [list(TYPES), START, step, low, high, per_user],
+            [list(TYPES), start, step, IDLE, low, high, per_user],
         )
     _sql(
         """
@@ -147,19 +152,14 @@ def _sizes() -> dict[str, int]:
     return {"heap": int(heap), "indexes": int(indexes), "rows": int(rows)}
 
 
-def _pages(users: list[int], per_user: int, repeats: int) -> dict[str, list[float]]:
+def _pages(users: list[int], per_user: int) -> dict[str, list[float]]:
     """Milliseconds of a feed's first page and of a page ~80% down the user's history."""
     from ledger.models import UserActivity
     from ledger.selectors import Position, activity_feed_page, page_request
 
     samples: dict[str, list[float]] = {"feed first page": [], "feed deep page": []}
-    for user_id in users[:repeats]:
-        began = time.perf_counter()
-        page = activity_feed_page(
-            user_id=user_id, request=page_request(first=50), include_economy=True
-        )
-        samples["feed first page"].append((time.perf_counter() - began) * 1000)
-        assert len(page.rows) == 50
+    for user_id in users:
+        samples["feed first page"].append(_first_page(user_id))
         deep = (
             UserActivity.objects.filter(user_id=user_id)
             .order_by("-timestamp", "-id")
@@ -173,15 +173,34 @@ def _pages(users: list[int], per_user: int, repeats: int) -> dict[str, list[floa
     return samples
 
 
+def _first_page(user_id: int) -> float:
+    """Milliseconds of a feed's first page of 50."""
+    from ledger.selectors import activity_feed_page, page_request
+
+    began = time.perf_counter()
+    page = activity_feed_page(user_id=user_id, request=page_request(first=50), include_economy=True)
+    elapsed = (time.perf_counter() - began) * 1000
+    assert len(page.rows) == 50
+    return elapsed
+
+
+def _users() -> tuple[list[int], list[int]]:
+    """The users with events, active ones and those idle for a year."""
+    users = [pk for (pk,) in _sql("SELECT user_id FROM ledger_userprofilestats ORDER BY 1")]
+    return [pk for pk in users if pk % IDLE], [pk for pk in users if not pk % IDLE]
+
+
 def measure(*, matches: int, repeats: int, per_user: int, seed: int) -> dict[str, Any]:
     """Live recording and feed pages, ``seed`` choosing the same users on both databases."""
     from ledger.drafts import NewEvent
     from ledger.services.recording import record_activity
 
-    users = [pk for (pk,) in _sql("SELECT user_id FROM ledger_userprofilestats ORDER BY 1")]
-    chosen = random.Random(seed).sample(users, min(len(users), repeats))
-    samples = _pages(chosen, per_user, repeats)
-    pairs = random.Random(seed).sample(users, 2 * matches)
+    active, idle = _users()
+    chosen = random.Random(seed).sample(active, min(len(active), repeats))
+    samples = _pages(chosen, per_user)
+    idle_chosen = random.Random(seed).sample(idle, min(len(idle), repeats // 3))
+    samples["feed first page, idle a year"] = [_first_page(user_id) for user_id in idle_chosen]
+    pairs = random.Random(seed).sample(active + idle, 2 * matches)
     now = datetime.now(UTC)
     began = time.perf_counter()
     for n in range(matches):
@@ -207,9 +226,9 @@ def huge(*, repeats: int, per_user: int) -> dict[str, Any]:
     """Feed pages and the stats read on a large table."""
     from ledger.selectors.stats import user_stats
 
-    users = [pk for (pk,) in _sql("SELECT user_id FROM ledger_userprofilestats ORDER BY 1")]
-    chosen = random.Random(7).sample(users, min(len(users), repeats))
-    samples = _pages(chosen, per_user, repeats)
+    active, _ = _users()
+    chosen = random.Random(7).sample(active, min(len(active), repeats))
+    samples = _pages(chosen, per_user)
     samples["stats"] = []
     for user_id in chosen:
         began = time.perf_counter()

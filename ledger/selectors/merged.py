@@ -22,11 +22,14 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.utils import timezone
 
 from ledger.models import UserActivity
+from ledger.recorders import recorder
 from ledger.routing import replica_read
 from ledger.selectors.feed import FEED_FIELDS, FEED_ORDER, without_economy
 from ledger.selectors.paging import Page, PageRequest, keyset_page, reverse, seek
+from ledger.selectors.windows import Span, window_bound
 
 UserIds = Collection[int] | QuerySet[Any]
 """User ids: a list, or a queryset of rows with a ``user_id`` value (``.values(user_id=...)``),
@@ -43,7 +46,9 @@ def merged_feed_page(*, user_ids: UserIds, request: PageRequest) -> Page[dict[st
     beyond = without_economy(UserActivity.objects.all())
     if start is not None:
         beyond = beyond.filter(seek(walk, (start.key, start.id)))
-    heads = _heads(user_ids=user_ids, beyond=beyond, walk=walk)
+    heads = _heads_in_window(user_ids=user_ids, beyond=beyond, request=request)
+    if heads is None:
+        heads = _heads(user_ids=user_ids, beyond=beyond, walk=walk)
     if not heads:
         # As keyset_page says of an empty page: rows exist on the side it came from.
         came_from_start = start is not None
@@ -64,6 +69,23 @@ def merged_feed_page(*, user_ids: UserIds, request: PageRequest) -> Page[dict[st
     else:  # fewer users with events ahead than the page holds: each may fill it
         window = window.filter(user_id__in=[pk for pk, _ in heads])
     return keyset_page(window.values(*FEED_FIELDS), order=FEED_ORDER, request=request)
+
+
+def _heads_in_window(
+    *, user_ids: UserIds, beyond: QuerySet[UserActivity], request: PageRequest
+) -> list[tuple[int, Any]] | None:
+    """A forward page's heads read in its first window of months only (decision 0026), so
+    that the statement is planned over those months; None when the window holds no more heads
+    than the page (they are read again without it). With more, the ``(size+1)``-th head is in
+    the window, and a user without a head there has none at or above it: the page is the one
+    the heads of all the months give."""
+    start = request.after.key if request.after is not None else timezone.now()
+    span = Span(months=recorder().partition_months(), start=start)
+    lower = window_bound(span, request)
+    if lower is None:
+        return None
+    heads = _heads(user_ids=user_ids, beyond=beyond.filter(timestamp__gte=lower), walk=FEED_ORDER)
+    return heads if len(heads) > request.size else None
 
 
 def _heads(

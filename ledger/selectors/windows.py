@@ -1,15 +1,14 @@
-"""Keyset pages of the monthly-partitioned events read a few months at a time, newest first.
+"""Keyset pages of the monthly-partitioned events read newest months first, in two statements.
 
 PostgreSQL plans a query over every partition that its bounds on ``timestamp`` do not exclude,
-at 0.05-0.1 ms a partition, where the one table's whole query plans in 0.05 ms. A feed's first
-page has no such bound: it was planned over all 29 months for the 50 rows of its newest few
-(docs/benchmarks.md). So a page is read in *windows*: the months nearest its start first, the
-window's lower bound on ``timestamp`` being a month's first moment, so that only those months
-are planned; then, only while the rows read are fewer than the page wants, the months below,
-bounded above where the window before began. The windows are disjoint and follow one another
-in the page's order, so the rows are those the one query would give; the last window has no
-lower bound, so a month the list of months lacks is read all the same. docs/decisions/0026.
-"""
+at about 0.08 ms a partition, what the one table's whole query costs to plan. A feed's first
+page has no such bound: it was planned over all 30 months for the 50 rows of its newest few
+(docs/benchmarks.md). So a page reads a *window* first: the months nearest its start, its lower
+bound on ``timestamp`` being a month's first moment, so that only those months are planned; then,
+only when they hold less than the page wants, all the months below, bounded above where the
+window began. The two are disjoint and follow one another in the page's order, so the rows are
+those the one query would give; the second has no lower bound, so a month the list of months
+lacks is read all the same. docs/decisions/0026."""
 
 from __future__ import annotations
 
@@ -24,16 +23,11 @@ from django.db.models import QuerySet
 from ledger.recorders.base import month_of
 from ledger.selectors.paging import Page, PageRequest, keyset_page, keyset_query, page_of
 
-FIRST_MONTHS = 2
-"""The first window: the start's month and the one before (a user of the seed's scale records
-about 50 events a month, a page's worth), and every month after the start."""
-
-FEW_MONTHS = 4
-"""A window that would leave at most this many months below it takes them too: one more query
-costs about what planning this many partitions does."""
-
-MAX_QUERIES = 3
-"""The third window takes all that is left, whatever the months found so far hold."""
+EVENTS_A_MONTH = 6
+"""The first window holds a page for a user who records this many events a month or more: of
+50 rows (and the one that says whether there are more), nine months. A second query costs more
+than planning the months a window holds beyond the page's (a round trip is ~0.3 ms on an idle
+machine and several under load, a month's planning 0.05-0.1 ms), so the window is wide."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,39 +40,23 @@ class Span:
     start: datetime
     floor: datetime | None = None
 
-    def months_left(self) -> list[date] | None:
-        """The months a walk may read, newest first (None: read in one query)."""
-        if self.months is None:
-            return None
-        lowest = month_of(self.floor) if self.floor is not None else date.min
-        return [month for month in reversed(self.months) if lowest <= month <= month_of(self.start)]
-
 
 def windowed_page(
     queryset: QuerySet[Any], *, order: tuple[str, str], request: PageRequest, span: Span
 ) -> Page[Any]:
     """``keyset_page`` of ``queryset`` (``order`` led by a descending ``timestamp``), read in
-    windows of the months of ``span``. A backward page is one query: its cursor bounds it from
-    below already."""
-    left = span.months_left()
-    if left is None or request.last is not None:
+    two windows of the months of ``span``. A backward page is one query: its cursor bounds it
+    from below already."""
+    lower = window_bound(span, request)
+    if lower is None:
         return keyset_page(queryset, order=order, request=request)
     column = order[0].removeprefix("-")
+    first = queryset.filter(**{f"{column}__gte": lower})
+    rows = list(keyset_query(first, order=order, request=request))
     wanted = request.size + 1
-    rows: list[Any] = []
-    read = 0  # months the windows so far covered
-    size = FIRST_MONTHS
-    window = queryset
-    for query in range(MAX_QUERIES):
-        lower = _lower_bound(left, read=read, size=size, query=query)
-        bounded = window if lower is None else window.filter(**{f"{column}__gte": lower})
-        limit = wanted - len(rows)
-        rows += keyset_query(bounded, order=order, request=request, limit=limit)
-        if lower is None or len(rows) == wanted:
-            break
-        window = queryset.filter(**{f"{column}__lt": lower})
-        read += size
-        size = _next_size(read=read, found=len(rows), wanted=wanted)
+    if len(rows) < wanted:
+        rest = queryset.filter(**{f"{column}__lt": lower})
+        rows += keyset_query(rest, order=order, request=request, limit=wanted - len(rows))
     return page_of(rows, request=request)
 
 
@@ -86,30 +64,23 @@ def first_window_query(
     queryset: QuerySet[Any], *, order: tuple[str, str], request: PageRequest, span: Span
 ) -> QuerySet[Any]:
     """The first SELECT ``windowed_page`` runs (all it runs when that window holds the page)."""
-    left = span.months_left()
-    if left is not None and request.last is None:
-        lower = _lower_bound(left, read=0, size=FIRST_MONTHS, query=0)
-        if lower is not None:
-            queryset = queryset.filter(**{f"{order[0].removeprefix('-')}__gte": lower})
+    lower = window_bound(span, request)
+    if lower is not None:
+        queryset = queryset.filter(**{f"{order[0].removeprefix('-')}__gte": lower})
     return keyset_query(queryset, order=order, request=request)
 
 
-def _lower_bound(left: Sequence[date], *, read: int, size: int, query: int) -> datetime | None:
-    """Where a window of ``size`` months after the ``read`` ones begins; None when it is the
-    last (it takes all the months left)."""
-    if query == MAX_QUERIES - 1 or len(left) <= read + size + FEW_MONTHS:
+def window_bound(span: Span, request: PageRequest) -> datetime | None:
+    """Where a page's first window begins (its lower bound on ``timestamp``): the first moment
+    of the month that many months from the start's, down, as ``EVENTS_A_MONTH`` says the page
+    needs; None (one query) for a backward page, where there are no more than twice as many
+    months to read, or no months (one table)."""
+    if span.months is None or request.last is not None:
         return None
-    return _first_moment(left[read + size - 1])
-
-
-def _next_size(*, read: int, found: int, wanted: int) -> int:
-    """Months for the next window: as many as the months read hold rows, for the rows still
-    wanted, and at least as many as were read (nothing found: twice the span so far)."""
-    if not found:
-        return read
-    return max(read, math.ceil(read * (wanted - found) / found))
-
-
-def _first_moment(month: date) -> datetime:
-    """A month's first moment in UTC: where its partition begins."""
+    lowest = month_of(span.floor) if span.floor is not None else date.min
+    left = [month for month in reversed(span.months) if lowest <= month <= month_of(span.start)]
+    months = math.ceil((request.size + 1) / EVENTS_A_MONTH)
+    if len(left) <= 2 * months:
+        return None
+    month = left[months - 1]
     return datetime(month.year, month.month, 1, tzinfo=UTC)

@@ -1,13 +1,13 @@
 """Feed pages read in windows of months (decision 0026): the same rows, in the same order, as the
-one query, whatever the months known, the cursor, the filters and the events' times; on
-PostgreSQL a first page plans only its window's partitions."""
+one query, whatever the months known, the window's size, the cursor, the filters and the events'
+times; on PostgreSQL a first page plans only its window's partitions."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from django.db import connection, transaction
@@ -21,12 +21,19 @@ from ledger.drafts import NewEvent
 from ledger.models import EventType, UserActivity
 from ledger.recorders import recorder
 from ledger.recorders.base import month_of
-from ledger.selectors import Position, activity_feed_page, activity_feed_query, page_request
+from ledger.selectors import (
+    Position,
+    activity_feed_page,
+    activity_feed_query,
+    page_request,
+    windows,
+)
 from ledger.selectors.feed import FEED_FIELDS, FEED_ORDER, without_economy
 from ledger.selectors.paging import Page, PageRequest, keyset_page
 from ledger.selectors.windows import Span, windowed_page
 from ledger.services.recording import record_activity
 from tests.factories import UserFactory
+from tests.support.history import record_history
 from tests.support.plans import and_its_partitions, plan_nodes
 
 pytestmark = pytest.mark.django_db
@@ -69,25 +76,6 @@ def _walk(read: Any, size: int) -> list[Page[Any]]:
         after = Position(key=last["timestamp"], id=last["id"])
 
 
-def _record(user_id: int, moments: Sequence[datetime], kinds: Sequence[str]) -> list[int]:
-    """Events of ``user_id`` at ``moments``; their ids, in the same order."""
-    recorded = record_activity(
-        events=[
-            NewEvent(
-                user_id=user_id,
-                event_type=kind,
-                timestamp=at,
-                metadata={},
-                source_model="tests.windows",
-                source_id=n + 1,
-                amount=5 if kind == EventType.COINS_EARNED else 0,
-            )
-            for n, (at, kind) in enumerate(zip(moments, kinds, strict=True))
-        ]
-    )
-    return [event.id for event in sorted(recorded, key=lambda event: event.source_id)]
-
-
 def _reverse(user_id: int, targets: list[int], moments: list[datetime]) -> None:
     """Corrections of ``targets``, dated ``moments`` (when the ledger learned of them)."""
     events = UserActivity.objects.in_bulk(targets)
@@ -122,17 +110,19 @@ def _reverse(user_id: int, targets: list[int], moments: list[datetime]) -> None:
         max_size=40,
     ),
     known=st.sets(st.integers(min_value=-12, max_value=3)),
+    rate=st.integers(min_value=1, max_value=8),
     size=st.integers(min_value=1, max_value=7),
     include_economy=st.booleans(),
 )
-def test_windowed_pages_are_the_one_querys_pages(events, known, size, include_economy):
+def test_windowed_pages_are_the_one_querys_pages(events, known, rate, size, include_economy):
     """Property: for any events (at month boundaries, tied, ahead of now, corrected), any view
-    of the months (missing ones, months without rows: a stale list), any page size and either
-    audience, every page of a walk equals the unwindowed page."""
-    with transaction.atomic():
+    of the months (missing ones, months without rows: a stale list), any window (sized by the
+    rate it assumes and the page size) and either audience, every page of a walk equals the
+    unwindowed page."""
+    with transaction.atomic(), patch.object(windows, "EVENTS_A_MONTH", rate):
         user, other = UserFactory.create(), UserFactory.create()
-        ids = _record(user.pk, [at for at, _, _ in events], [kind for _, kind, _ in events])
-        _record(other.pk, [at for at, _, _ in events], [EventType.MATCH_PLAYED] * len(events))
+        ids = record_history(user.pk, [(at, kind) for at, kind, _ in events])
+        record_history(other.pk, [(at, EventType.MATCH_PLAYED) for at, _, _ in events])
         fixes = [(pk, fix) for pk, (_, _, fix) in zip(ids, events, strict=True) if fix]
         if fixes:
             _reverse(user.pk, [pk for pk, _ in fixes], [fix for _, fix in fixes])
@@ -159,7 +149,8 @@ def a_year_of_events(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Three events a month for twelve months up to this one, coin events and a correction
     among them, one event dated next month; another user's events in the same months. The
     feed's windows are over every month the events table then holds, as the test's transaction
-    sees them (a process reads its list once, outside any transaction)."""
+    sees them (a process reads its list once, outside any transaction), and a window is two
+    months wide for a page of 5."""
     user, other = UserFactory.create(), UserFactory.create()
     this_month = month_of(timezone.now())
     start = datetime(this_month.year, this_month.month, 1, tzinfo=UTC)
@@ -172,11 +163,12 @@ def a_year_of_events(monkeypatch: pytest.MonkeyPatch) -> Any:
         EventType.COINS_EARNED if n % 4 == 0 else EventType.MATCH_PLAYED
         for n in range(len(moments))
     ]
-    ids = _record(user.pk, moments, kinds)
-    _record(other.pk, moments, [EventType.MATCH_PLAYED] * len(moments))
+    ids = record_history(user.pk, list(zip(moments, kinds, strict=True)))
+    record_history(other.pk, [(at, EventType.MATCH_PLAYED) for at in moments])
     _reverse(user.pk, [ids[0], ids[5]], [start + timedelta(hours=1), _month(-7, around=start)])
     months = sorted(recorder().event_months())
     monkeypatch.setattr(type(recorder()), "partition_months", lambda self: months)
+    monkeypatch.setattr(windows, "EVENTS_A_MONTH", 3)
     return user
 
 

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.drafts import NewEvent
 from ledger.models import EventType, UserActivity
-from ledger.selectors import Position, merged_feed_page, page_request
+from ledger.recorders import recorder
+from ledger.selectors import Position, merged_feed_page, page_request, windows
 from ledger.services.recording import record_activity
 from tests.factories import UserFactory
 from tests.graphql_api.conftest import BASE_TIME, make_events
+from tests.support.history import record_history
 from tests.support.plans import and_its_partitions, plan_nodes
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +50,14 @@ def walk(user_ids: Any, size: int) -> list[int]:
             return seen
         last = page.rows[-1]
         after = Position(key=last["timestamp"], id=last["id"])
+
+
+def players_with(histories: list[list[tuple[datetime, str]]]) -> list[Any]:
+    """A player for each history of (time, type), its events recorded."""
+    users = [UserFactory.create() for _ in histories]
+    for user, events in zip(users, histories, strict=True):
+        record_history(user.pk, events)
+    return users
 
 
 @pytest.fixture
@@ -216,22 +228,12 @@ def test_any_histories_page_forward_and_backward_as_the_naive_merge(histories, s
     """Property: for random histories (ties, coin events, users without events) and any page
     size, walking forward and walking backward give exactly the naive merge."""
     with transaction.atomic():
-        users = [UserFactory.create() for _ in histories]
-        for user, events in zip(users, histories, strict=True):
-            record_activity(
-                events=[
-                    NewEvent(
-                        user_id=user.pk,
-                        event_type=event_type,
-                        timestamp=BASE_TIME + timedelta(minutes=minute),
-                        metadata={},
-                        source_model="tests.prop",
-                        source_id=n + 1,
-                        amount=5 if event_type == EventType.COINS_EARNED else 0,
-                    )
-                    for n, (minute, event_type) in enumerate(events)
-                ]
-            )
+        users = players_with(
+            [
+                [(BASE_TIME + timedelta(minutes=minute), kind) for minute, kind in events]
+                for events in histories
+            ]
+        )
         ids = [u.pk for u in users]
         expected = visible_newest_first(users)
         assert walk(ids, size) == expected
@@ -246,3 +248,91 @@ def test_any_histories_page_forward_and_backward_as_the_naive_merge(histories, s
             before = Position(key=oldest["timestamp"], id=oldest["id"])
         assert seen == expected
         transaction.set_rollback(True)
+
+
+def _month_start(offset: int) -> datetime:
+    """The first moment of the month ``offset`` months from this one, in UTC."""
+    now = timezone.now().astimezone(UTC)
+    index = now.year * 12 + now.month - 1 + offset
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    histories=st.lists(
+        st.lists(
+            st.tuples(
+                st.integers(min_value=-10, max_value=1),  # months from this one: ahead too
+                st.sampled_from([0, 1, 20]),  # minutes into the month: its bound, and ties
+                st.sampled_from([EventType.MATCH_PLAYED, EventType.COINS_EARNED]),
+            ),
+            max_size=6,
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    known=st.sets(st.integers(min_value=-12, max_value=2)),
+    rate=st.integers(min_value=1, max_value=4),
+    size=st.integers(min_value=1, max_value=4),
+)
+def test_heads_read_in_a_window_of_months_page_as_the_naive_merge(histories, known, rate, size):
+    """Property: with the heads read in a first window of months (decision 0026), whatever the
+    months known (a stale list) and the window's size, a forward walk is the naive merge."""
+    months = sorted(_month_start(offset).date() for offset in known)
+    with (
+        transaction.atomic(),
+        patch.object(type(recorder()), "partition_months", lambda self: months),
+        patch.object(windows, "EVENTS_A_MONTH", rate),
+    ):
+        users = players_with(
+            [
+                [
+                    (_month_start(offset) + timedelta(minutes=minute), kind)
+                    for offset, minute, kind in events
+                ]
+                for events in histories
+            ]
+        )
+        assert walk([u.pk for u in users], size) == visible_newest_first(users)
+        transaction.set_rollback(True)
+
+
+@pytest.mark.postgres
+def test_a_first_pages_heads_are_planned_over_the_window_only():
+    """Thirty players with an event in each of the last twelve months: the heads statement of
+    a page of 5 reads this month and the one before (and the months ahead), not the ten below."""
+    users = get_user_model().objects.bulk_create(
+        [get_user_model()(username=f"windowed{i}") for i in range(30)]
+    )
+    record_activity(
+        events=[
+            NewEvent(
+                user_id=user.pk,
+                event_type=EventType.MATCH_PLAYED,
+                timestamp=_month_start(-offset) + timedelta(hours=n),
+                metadata={},
+                source_model="tests.windows",
+                source_id=offset * 100 + n + 1,
+            )
+            for offset in range(12)
+            for n, user in enumerate(users)
+        ]
+    )
+    months = sorted(recorder().event_months())
+    with (
+        patch.object(type(recorder()), "partition_months", lambda self: months),
+        patch.object(windows, "EVENTS_A_MONTH", 3),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        page = merged_feed_page(user_ids=[u.pk for u in users], request=page_request(first=5))
+    assert len(page.rows) == 5
+    heads_sql = queries.captured_queries[0]["sql"]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + heads_sql)
+        plan = cursor.fetchone()[0]
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+    scanned = {n["Relation Name"] for n in plan_nodes(plan[0]["Plan"]) if "Relation Name" in n}
+    window = f"ledger_useractivity_{_month_start(-1):%Y_%m}"
+    events = {name for name in scanned if name.startswith("ledger_useractivity_")}
+    assert window in events
+    assert all(name >= window for name in events), events
