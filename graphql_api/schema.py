@@ -8,6 +8,8 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
@@ -20,6 +22,7 @@ from graphql_api.activity.queries import ActivityQueries
 from graphql_api.errors import is_client_error
 from graphql_api.execution import LedgerExecutionContext
 from graphql_api.extensions import EXTENSIONS
+from graphql_api.hooks import ClassHooksRunner
 from graphql_api.jobs.mutations import JobMutations
 from graphql_api.jobs.queries import JobQueries
 from graphql_api.nodes.queries import NodeQueries
@@ -82,6 +85,11 @@ class LedgerSchema(strawberry.Schema):
             allowed - {OperationType.SUBSCRIPTION},
             operation_extensions,
         )
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return ClassHooksRunner(execution_context=execution_context, extensions=extensions)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

@@ -126,19 +126,35 @@ def test_subscriptions_over_http_are_refused_as_the_clients_error(client, accept
     assert (got.status_code, got.content) == (400, b"subscriptions are not allowed when using GET")
 
 
-def test_repeated_queries_hit_the_parser_and_validation_caches(graphql):
+def test_repeated_queries_hit_the_parser_and_validation_caches(graphql, monkeypatch):
+    from graphql import DocumentNode
     from strawberry.extensions.parser_cache import _get_parse_cache
-    from strawberry.extensions.validation_cache import _get_validate_cache
 
-    def hits(get_cache: Any) -> int:
-        return int(get_cache(256).cache_info().hits)
+    from graphql_api.extensions import _validate
+
+    def hits(cache: Any) -> int:
+        return int(cache.cache_info().hits)
 
     query = "{ leaderboard(by: TOTAL_EARNED, first: 3) { edges { cursor } } }"
     graphql(query)
-    parsed, validated = hits(_get_parse_cache), hits(_get_validate_cache)
+    parsed, validated = hits(_get_parse_cache(256)), hits(_validate)
+
+    def walked(document: DocumentNode) -> int:
+        raise AssertionError("the validation cache hashed a whole document")
+
+    monkeypatch.setattr(DocumentNode, "__hash__", walked)
     graphql(query)
-    assert hits(_get_parse_cache) == parsed + 1
-    assert hits(_get_validate_cache) == validated + 1
+    assert hits(_get_parse_cache(256)) == parsed + 1
+    assert hits(_validate) == validated + 1
+
+
+def test_the_validation_cache_tells_texts_apart(graphql):
+    """Keyed by text: a second query is validated on its own, its errors are its own."""
+    good = "{ leaderboard(by: TOTAL_EARNED, first: 3) { edges { cursor } } }"
+    assert "errors" not in graphql(good)
+    body = graphql(good.replace("cursor", "nope"))
+    assert body["errors"][0]["message"].startswith("Cannot query field 'nope'")
+    assert "errors" not in graphql(good)
 
 
 def test_only_server_errors_are_logged(graphql, monkeypatch, caplog):

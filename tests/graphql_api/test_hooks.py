@@ -1,0 +1,130 @@
+"""Extension hooks found once per class (graphql_api/hooks.py) run as strawberry's runner runs
+them: the same hooks, of the same instances, in the same order, whatever form each takes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
+from strawberry.types import ExecutionContext
+
+from graphql_api import hooks
+from graphql_api.hooks import ClassHooksRunner, class_hook
+from graphql_api.schema import schema as ledger_schema
+
+
+class Recording(SchemaExtension):
+    """Every form a hook may take: a generator, an async generator, a plain function, a
+    coroutine function; one instance per operation, named by its number."""
+
+    made = 0
+
+    def __init__(self, seen: list[str]) -> None:
+        Recording.made += 1
+        self.number = Recording.made
+        self.seen = seen
+
+    def on_operation(self) -> Iterator[None]:
+        self.seen.append(f"{self.number} operation in")
+        yield
+        self.seen.append(f"{self.number} operation out")
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        self.seen.append(f"{self.number} validate in")
+        yield
+        self.seen.append(f"{self.number} validate out")
+
+    def on_parse(self) -> None:  # type: ignore[override]
+        self.seen.append(f"{self.number} parse")
+
+    async def on_execute(self) -> None:  # type: ignore[override]
+        self.seen.append(f"{self.number} execute")
+
+
+class Second(SchemaExtension):
+    def __init__(self, seen: list[str]) -> None:
+        self.seen = seen
+
+    def on_operation(self) -> Iterator[None]:
+        self.seen.append("second operation in")
+        yield
+        self.seen.append("second operation out")
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def hello(self) -> str:
+        return "world"
+
+
+class ClassHooksSchema(strawberry.Schema):
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return ClassHooksRunner(execution_context=execution_context, extensions=extensions)
+
+
+def _run(schema_class: type[strawberry.Schema]) -> list[str]:
+    seen: list[str] = []
+    Recording.made = 0
+    schema = schema_class(query=Query, extensions=[lambda: Recording(seen), lambda: Second(seen)])
+    for _ in range(2):
+        result = asyncio.run(schema.execute("{ hello }"))
+        assert result.errors is None
+        assert result.data == {"hello": "world"}
+    return seen
+
+
+def test_the_same_hooks_run_in_the_same_order_as_strawberrys_runner():
+    ours = _run(ClassHooksSchema)
+    assert ours == _run(strawberry.Schema)
+    assert ours[:2] == ["1 operation in", "second operation in"]
+    assert "2 execute" in ours  # the second operation's own instance
+
+
+def test_an_exception_reaches_the_hooks_as_in_strawberry():
+    def failing(schema_class: type[strawberry.Schema]) -> list[str]:
+        seen: list[str] = []
+        Recording.made = 0
+        schema = schema_class(query=Query, extensions=[lambda: Recording(seen)])
+        result = asyncio.run(schema.execute("{ hello("))
+        assert result.errors
+        return seen
+
+    assert failing(ClassHooksSchema) == failing(strawberry.Schema)
+
+
+def test_a_hook_is_wrapped_once_per_class(monkeypatch):
+    planned: list[tuple[type[SchemaExtension], str]] = []
+    plan = hooks._plan
+    monkeypatch.setattr(hooks, "_found", {})
+
+    def counted(cls: type[SchemaExtension], name: str) -> object:
+        planned.append((cls, name))
+        return plan(cls, name)
+
+    monkeypatch.setattr(hooks, "_plan", counted)
+    _run(ClassHooksSchema)  # two operations
+    assert sorted(planned, key=str) == sorted(
+        (
+            (cls, f"on_{stage}")
+            for cls in (Recording, Second)
+            for stage in ("operation", "validate", "parse", "execute")
+        ),
+        key=str,
+    )
+    assert class_hook(Second, "on_parse") is None  # SchemaExtension's no-op: skipped
+
+
+@pytest.mark.django_db
+def test_the_ledger_schema_runs_its_extensions_through_class_hooks():
+    runner = ledger_schema.create_extensions_runner(
+        ExecutionContext(query="{ __typename }", schema=ledger_schema, allowed_operations=()),
+        ledger_schema.get_extensions(),
+    )
+    assert isinstance(runner, ClassHooksRunner)
