@@ -4,7 +4,7 @@ For each stage of an operation (the operation, parsing, validation, execution) s
 runner looks up every extension's hook by introspection (``inspect``) and wraps it in a new
 context-manager factory (``contextlib.contextmanager`` over a bound method, a
 ``functools.wraps`` each): 28 look-ups and 8 wrappers per stats request, about 4% of its
-instructions (callgrind, decision 0030). A hook is a function of the extension's class, so
+instructions (callgrind, decision 0031). A hook is a function of the extension's class, so
 here it is found and wrapped once per class and stage; each operation enters the same context
 managers strawberry would, in the same order, bound to that operation's extension instances.
 """
