@@ -264,9 +264,10 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 # Logs: JSON lines with request id and GraphQL operation (LOG_FORMAT=json, the default unless
 # DEBUG) or plain text; both redact personal data (config/logging.py).
-from config.logging import logging_config  # noqa: E402
+from config.logging import lean_records, logging_config  # noqa: E402
 
 MIDDLEWARE.insert(0, "config.logging.request_context_middleware")
+lean_records()
 LOGGING = logging_config(
     json_logs=os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json") == "json",
     level=os.environ.get("LOG_LEVEL", "INFO"),
