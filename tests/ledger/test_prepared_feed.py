@@ -279,22 +279,25 @@ def a_long_history_among_short_ones() -> Any:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("deep", [False, True])
+@pytest.mark.parametrize("page", ["first", "deep", "backward"])
 @pytest.mark.parametrize("include_economy", [True, False])
 def test_a_feed_pages_generic_plan_is_an_ordered_scan_of_the_feed_index(
-    a_long_history_among_short_ones, deep, include_economy
+    a_long_history_among_short_ones, page, include_economy
 ):
-    """The plan the prepared statement runs: the months, newest first, each an index scan of its
-    feed index (others' view: the one without coin events) bounded by the user (and a deep
-    page's cursor), stopping after the page: no sort, no scan of the table; a deep page's later
-    months are pruned when it runs."""
+    """The plan the prepared statement runs: the months in the page's order, each an index scan
+    of its feed index (others' view: the one without coin events) bounded by the user (and the
+    page's cursor), stopping after the page: no sort, no scan of the table; the months beyond
+    a cursor are pruned when it runs (a backward page is a subscription's catch-up)."""
     user = a_long_history_among_short_ones
     request = page_request(first=50)
-    if deep:
-        below = UserActivity.objects.filter(user=user).order_by("-timestamp", "-id")[700]
-        request = page_request(first=50, after=Position(key=below.timestamp, id=below.pk))
-    page = activity_feed_page(user_id=user.pk, request=request, include_economy=include_economy)
-    assert len(page.rows) == 50
+    if page != "first":
+        middle = UserActivity.objects.filter(user=user).order_by("-timestamp", "-id")[700]
+        at = Position(key=middle.timestamp, id=middle.pk)
+        request = page_request(
+            **({"first": 50, "after": at} if page == "deep" else {"last": 50, "before": at})
+        )
+    read = activity_feed_page(user_id=user.pk, request=request, include_economy=include_economy)
+    assert len(read.rows) == 50
     sql, params = _page_statement(user.pk, request, include_economy=include_economy)
     name = _prepared_statement(sql)["name"]
     with connection.cursor() as cursor:
@@ -306,15 +309,16 @@ def test_a_feed_pages_generic_plan_is_an_ordered_scan_of_the_feed_index(
     assert not any(n["Node Type"] in {"Sort", "Seq Scan", "Bitmap Heap Scan"} for n in nodes), dump
     scans = [n for n in nodes if "Relation Name" in n]
     assert len(scans) >= 2, dump
-    assert all(n["Node Type"] == "Index Scan" for n in scans), dump
+    assert all(n["Node Type"] in {"Index Scan", "Index Scan Backward"} for n in scans), dump
     # Others' view reads the partial index without coin events (its predicate is proven from
     # the coin types written into the statement, not bound).
     index = "ledger_activity_feed" if include_economy else "ledger_activity_feed_shown"
     assert {n["Index Name"] for n in scans} <= and_its_partitions(index), dump
     assert all("user_id = $1" in n["Index Cond"] for n in scans), dump
     append = next(n for n in nodes if n["Node Type"] == "Append")
-    if deep:
-        assert all('"timestamp" <= $' in n["Index Cond"] for n in scans), dump
+    if page != "first":
+        bound = '"timestamp" <= $' if page == "deep" else '"timestamp" >= $'
+        assert all(bound in n["Index Cond"] for n in scans), dump
         assert append.get("Subplans Removed", 0) >= 1, dump
 
 
