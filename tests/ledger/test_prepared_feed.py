@@ -223,9 +223,11 @@ def _prepared_statement(sql: str) -> dict[str, Any]:
     return {"name": name, "generic_plans": generic, "custom_plans": custom}
 
 
-def _page_statement(user_id: int, request: PageRequest, *, include_economy: bool) -> Any:
+def _page_statement(
+    user_id: int, request: PageRequest, *, include_economy: bool
+) -> tuple[str, list[Any]]:
     """The SQL and parameters of a feed page's prepared statement."""
-    rows = UserActivity.objects.filter(user_id=user_id)
+    rows: QuerySet[UserActivity] = UserActivity.objects.filter(user_id=user_id)
     if not include_economy:
         rows = without_economy(rows)
     ordered = keyset_order(rows.values(*FEED_FIELDS), order=FEED_ORDER, request=request)
@@ -293,9 +295,10 @@ def test_a_feed_pages_generic_plan_is_an_ordered_scan_of_the_feed_index(
     if page != "first":
         middle = UserActivity.objects.filter(user=user).order_by("-timestamp", "-id")[700]
         at = Position(key=middle.timestamp, id=middle.pk)
-        request = page_request(
-            **({"first": 50, "after": at} if page == "deep" else {"last": 50, "before": at})
-        )
+        if page == "deep":
+            request = page_request(first=50, after=at)
+        else:
+            request = page_request(last=50, before=at)
     read = activity_feed_page(user_id=user.pk, request=request, include_economy=include_economy)
     assert len(read.rows) == 50
     sql, params = _page_statement(user.pk, request, include_economy=include_economy)
