@@ -314,6 +314,25 @@ if DATABASE_POOL and DATABASE_REPLICA_URL:  # the replica's connections: the sam
     DATABASES["replica"].setdefault("OPTIONS", {})["pool"] = dict(
         DATABASES["default"]["OPTIONS"]["pool"]
     )
+# PostgreSQL sessions (docs/decisions/0030). A feed page on monthly partitions is a statement
+# prepared on its connection (ledger/selectors/prepared.py: psycopg prepares only when given a
+# threshold) and run with a generic plan, planned once over every month and pruned when it runs.
+# Django binds every other statement on the client, so nothing else is prepared and
+# plan_cache_mode reaches only those statements and PL/pgSQL's (whose plans do not depend on
+# values). Not with server_side_binding: every ORM statement would then run a generic plan.
+# constraint_exclusion=off: no table is partitioned by inheritance (declarative partitions are
+# pruned by their bounds), and refuting the events' CHECK constraints month by month was a third
+# of the planning of a query over partitions.
+for _alias, _database in DATABASES.items():
+    _options = _database.setdefault("OPTIONS", {})
+    if _database["ENGINE"].endswith("postgresql") and not _options.get("server_side_binding"):
+        _options.setdefault("prepare_threshold", 5)
+        _options["options"] = " ".join(
+            [
+                _options.get("options", ""),
+                "-c plan_cache_mode=force_generic_plan -c constraint_exclusion=off",
+            ]
+        ).strip()
 # HTTP admission (config/admission.py): requests served at once per process (each holds at most
 # one connection: by default the pool's size), how many may wait for a turn and for how long;
 # beyond either, 503 with Retry-After.

@@ -100,14 +100,26 @@ def keyset_query(
     limit: int | None = None,
 ) -> QuerySet[Any]:
     """Bound and order ``queryset`` for one page, ``order`` being (sort key, id) as the page is
-    shown (newest first): ``limit`` rows, by default the page's and one extra row, to see
-    whether there are more."""
+    shown (newest first): ``limit`` rows, by default ``page_limit``."""
+    ordered = keyset_order(queryset, order=order, request=request)
+    return ordered[: page_limit(request) if limit is None else limit]
+
+
+def keyset_order(
+    queryset: QuerySet[Any], *, order: tuple[str, str], request: PageRequest
+) -> QuerySet[Any]:
+    """``queryset`` bounded by the page's cursors and ordered as the page walks, not sliced."""
     if request.after is not None:
         queryset = queryset.filter(seek(order, (request.after.key, request.after.id)))
     if request.before is not None:
         queryset = queryset.filter(seek(reverse(order), (request.before.key, request.before.id)))
     walk = reverse(order) if request.last is not None else order
-    return queryset.order_by(*walk)[: request.size + 1 if limit is None else limit]
+    return queryset.order_by(*walk)
+
+
+def page_limit(request: PageRequest) -> int:
+    """How many rows a page reads: its own and one extra row, to see whether there are more."""
+    return request.size + 1
 
 
 def keyset_page(

@@ -1,14 +1,11 @@
-"""Keyset pages of the monthly-partitioned events read newest months first, in two statements.
+"""The first window of months a forward page of monthly-partitioned events reads (decision 0026).
 
 PostgreSQL plans a query over every partition that its bounds on ``timestamp`` do not exclude,
-at about 0.08 ms a partition, what the one table's whole query costs to plan. A feed's first
-page has no such bound: it was planned over all 30 months for the 50 rows of its newest few
-(docs/benchmarks.md). So a page reads a *window* first: the months nearest its start, its lower
-bound on ``timestamp`` being a month's first moment, so that only those months are planned; then,
-only when they hold less than the page wants, all the months below, bounded above where the
-window began. The two are disjoint and follow one another in the page's order, so the rows are
-those the one query would give; the second has no lower bound, so a month the list of months
-lacks is read all the same. docs/decisions/0026."""
+at about 0.05 ms a partition, what the one table's whole query costs to plan. The following
+feed reads its players' heads in a *window* first: the months nearest its start, its lower bound
+on ``timestamp`` being a month's first moment, so that only those months are planned
+(``merged._heads_in_window``). A player's own feed no longer reads windows: its statement is
+prepared and planned once per connection (``prepared``, decision 0030)."""
 
 from __future__ import annotations
 
@@ -16,12 +13,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
-
-from django.db.models import QuerySet
 
 from ledger.recorders.base import month_of
-from ledger.selectors.paging import Page, PageRequest, keyset_page, keyset_query, page_of
+from ledger.selectors.paging import PageRequest
 
 EVENTS_A_MONTH = 6
 """The first window holds a page for a user who records this many events a month or more: of
@@ -32,42 +26,11 @@ machine and several under load, a month's planning 0.05-0.1 ms), so the window i
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """What a forward page may read: from ``start`` (its cursor, or now) down to ``floor`` (below
-    which no row can be wanted), over ``months`` (the partitions, oldest first; None where the
-    table is one table)."""
+    """What a forward page may read: from ``start`` (its cursor, or now) down, over ``months``
+    (the partitions, oldest first; None where the table is one table)."""
 
     months: Sequence[date] | None
     start: datetime
-    floor: datetime | None = None
-
-
-def windowed_page(
-    queryset: QuerySet[Any], *, order: tuple[str, str], request: PageRequest, span: Span
-) -> Page[Any]:
-    """``keyset_page`` of ``queryset`` (``order`` led by a descending ``timestamp``), read in
-    two windows of the months of ``span``. A backward page is one query: its cursor bounds it
-    from below already."""
-    lower = window_bound(span, request)
-    if lower is None:
-        return keyset_page(queryset, order=order, request=request)
-    column = order[0].removeprefix("-")
-    first = queryset.filter(**{f"{column}__gte": lower})
-    rows = list(keyset_query(first, order=order, request=request))
-    wanted = request.size + 1
-    if len(rows) < wanted:
-        rest = queryset.filter(**{f"{column}__lt": lower})
-        rows += keyset_query(rest, order=order, request=request, limit=wanted - len(rows))
-    return page_of(rows, request=request)
-
-
-def first_window_query(
-    queryset: QuerySet[Any], *, order: tuple[str, str], request: PageRequest, span: Span
-) -> QuerySet[Any]:
-    """The first SELECT ``windowed_page`` runs (all it runs when that window holds the page)."""
-    lower = window_bound(span, request)
-    if lower is not None:
-        queryset = queryset.filter(**{f"{order[0].removeprefix('-')}__gte": lower})
-    return keyset_query(queryset, order=order, request=request)
 
 
 def window_bound(span: Span, request: PageRequest) -> datetime | None:
@@ -77,8 +40,7 @@ def window_bound(span: Span, request: PageRequest) -> datetime | None:
     months to read, or no months (one table)."""
     if span.months is None or request.last is not None:
         return None
-    lowest = month_of(span.floor) if span.floor is not None else date.min
-    left = [month for month in reversed(span.months) if lowest <= month <= month_of(span.start)]
+    left = [month for month in reversed(span.months) if month <= month_of(span.start)]
     months = math.ceil((request.size + 1) / EVENTS_A_MONTH)
     if len(left) <= 2 * months:
         return None
