@@ -190,8 +190,9 @@ def _incoming_or_new(header: str | None) -> str:
     return secrets.token_hex(16)  # 32 hex digits, as a UUID's hex without building one
 
 
-def _begin(request: Any) -> Callable[[], None]:
-    """Set this request's id and a blank operation; return what restores the previous ones."""
+def begin_request(request: Any) -> Callable[[], None]:
+    """Set this request's id and a blank operation; return what restores the previous ones
+    (the middleware below, and the API's fast path: ``config.fast_path``)."""
     from graphql_api.metrics import current_operation
 
     rid_token = request_id.set(_incoming_or_new(request.headers.get(REQUEST_ID_HEADER)))
@@ -207,7 +208,8 @@ def _begin(request: Any) -> Callable[[], None]:
 _access = logging.getLogger("deltacrown.request")
 
 
-def _log_request(request: Any, response: Any, started: float) -> None:
+def log_request(request: Any, response: Any, started: float) -> None:
+    """The request's line, and its id on the response."""
     response[REQUEST_ID_HEADER] = request_id.get()
     if request.path in QUIET_PATHS:
         return
@@ -233,11 +235,11 @@ def request_context_middleware(get_response: Callable[[Any], Any]) -> Callable[[
         async_get: Callable[[Any], Awaitable[Any]] = get_response
 
         async def middleware(request: Any) -> Any:
-            end = _begin(request)
+            end = begin_request(request)
             started = time.perf_counter()
             try:
                 response = await async_get(request)
-                _log_request(request, response, started)
+                log_request(request, response, started)
                 return response
             finally:
                 end()
@@ -245,11 +247,11 @@ def request_context_middleware(get_response: Callable[[Any], Any]) -> Callable[[
         return middleware
 
     def sync_middleware(request: Any) -> Any:
-        end = _begin(request)
+        end = begin_request(request)
         started = time.perf_counter()
         try:
             response = get_response(request)
-            _log_request(request, response, started)
+            log_request(request, response, started)
             return response
         finally:
             end()

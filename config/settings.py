@@ -353,3 +353,7 @@ API_MIDDLEWARE = [
     "config.middleware.AuthenticationMiddleware",
     "config.middleware.XFrameOptionsMiddleware",
 ]
+# A POST of one operation with a bearer token this process knows skips Django's handler and
+# strawberry's view, running the same hooks, schema and response code (config/fast_path.py,
+# decision 0032); off in DEBUG. API_FAST_PATH=0 sends every request through the handler.
+API_FAST_PATH = env_bool("API_FAST_PATH", True)

@@ -22,7 +22,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import AsyncGraphQLView
-from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.types import ExecutionResult
 
 from graphql_api.auth.request import InvalidToken, aviewer_from_token, viewer_from_token
@@ -75,6 +75,42 @@ def is_request_error(result: ExecutionResult) -> bool:
     )
 
 
+def graphql_payload(result: ExecutionResult, *, graphql_response: bool) -> GraphQLHTTPResponse:
+    """Strawberry's response body; under the GraphQL-over-HTTP media type a request error has
+    no ``data`` entry, as the spec asks."""
+    payload = process_result(result)
+    if graphql_response and is_request_error(result):
+        payload.pop("data", None)
+    return payload
+
+
+def graphql_http_response(
+    payload: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+    sub_response: HttpResponse,
+    *,
+    graphql_response: bool,
+    request_error: bool,
+) -> HttpResponse:
+    """Strawberry's Django response (the JSON, then the status, headers and cookies resolvers
+    set on the sub-response), with a Content-Length (what CommonMiddleware adds on other paths;
+    without it uvicorn chunks the body) and, for a client that accepts it, the GraphQL-over-HTTP
+    media type, with 400 for a request error. Written here, not inherited, because the fast path
+    (``config.fast_path``) builds the same response without a view."""
+    response = HttpResponse(_RESPONSE_ENCODER.encode(payload), content_type="application/json")
+    for name, value in sub_response.items():
+        response[name] = value
+    if sub_response.status_code:
+        response.status_code = sub_response.status_code
+    for name, cookie in sub_response.cookies.items():
+        response.cookies[name] = cookie
+    response["Content-Length"] = str(len(response.content))
+    if graphql_response:
+        response["Content-Type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+        if request_error and response.status_code == 200:
+            response.status_code = 400
+    return response
+
+
 class LedgerGraphQLView(AsyncGraphQLView[ApiContext, None]):
     """Resolves the viewer once per request; GraphiQL only when DEBUG; speaks both response
     media types of GraphQL over HTTP (``application/json`` unless the client accepts
@@ -117,24 +153,23 @@ class LedgerGraphQLView(AsyncGraphQLView[ApiContext, None]):
     async def process_result(
         self, request: HttpRequest, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
-        response = await super().process_result(request, result)
-        if self._graphql_response and self._request_error:
-            response.pop("data", None)  # the spec: a request error has no data entry
-        return response
+        return graphql_payload(result, graphql_response=self._graphql_response)
 
     def encode_json(self, data: object) -> str:
         """Strawberry's encoding, with its encoder built once instead of per response."""
         return _RESPONSE_ENCODER.encode(data)
 
-    def create_response(self, response_data: Any, sub_response: HttpResponse) -> HttpResponseBase:
-        response = super().create_response(response_data, sub_response)
-        if isinstance(response, HttpResponse):  # what CommonMiddleware adds on other paths;
-            response["Content-Length"] = str(len(response.content))  # else uvicorn chunks
-        if self._graphql_response:
-            response["Content-Type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
-            if self._request_error and response.status_code == 200:
-                response.status_code = 400
-        return response
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: HttpResponse,
+    ) -> HttpResponseBase:
+        return graphql_http_response(
+            response_data,
+            sub_response,
+            graphql_response=self._graphql_response,
+            request_error=self._request_error,
+        )
 
     async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         """Strawberry's GraphiQL with vendored assets; sets the CSRF cookie GraphiQL sends back.
