@@ -16,9 +16,11 @@ sub-response headers, status and cookies such as read-your-writes, the GraphQL-o
 type), Django's 500 for an exception, and Django's ASGI encoding of the response.
 
 Everything else goes through the handler with the body replayed (``_eligible``, ``parse``):
-another method, a query string, a cookie (sessions and CSRF), no bearer token or one not in
-the cache (its first request reads it there), a body that is not one JSON object of the usual
-keys, one over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, an Accept header asking for a stream, DEBUG.
+another method, a query string, no bearer token or one not in the cache (its first request
+reads it there), a repeated header Django would join, a body that is not one JSON object of the
+usual keys, one over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, an Accept header asking for a stream,
+DEBUG. Cookies may come along (a browser client's CSRF cookie or read-your-writes marker): the
+session and CSRF hooks run here as there, and a bearer request never uses the session.
 One difference, stated: a client that leaves mid-request is not listened for, so its operation
 runs to the end (the handler cancels the awaiting task; the thread's call ran to the end there
 too). ``tests/http/test_fast_path.py`` holds both paths to the same bytes.
@@ -127,7 +129,7 @@ def _eligible(scope: Scope) -> str | None:
             if name in found:  # Django joins repeated headers: leave that to it
                 return None
             found[name] = value
-    if b"cookie" in found or not _plain_accept(found.get(b"accept")):
+    if not _plain_accept(found.get(b"accept")):
         return None
     content_type = found.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
     if content_type != b"application/json":

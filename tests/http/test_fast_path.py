@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 from django.core.signals import request_finished, request_started
+from django.test import Client
 
 from config.asgi import api_application
 from config.fast_path import BearerFastPath, parse
 from graphql_api.auth import cache
 from graphql_api.auth.tokens import issue_api_token, revoke_api_tokens, token_digest
 from graphql_api.extensions import MAX_DEPTH
+from graphql_api.replica import MARKER_COOKIE, write_marker
 from graphql_api.schema import LedgerSchema
 from tests.factories import UserFactory
 
@@ -228,6 +230,28 @@ def test_a_mutation_s_cookie_and_header_for_read_your_writes(viewer, caplog, mon
     assert (fast.status, fast.headers, fast.body) == (handler.status, handler.headers, handler.body)
 
 
+@pytest.mark.parametrize("cookies", ["csrftoken", "session of another user", "marker", "junk"])
+def test_a_bearer_request_with_a_browser_s_cookies(viewer, caplog, monkeypatch, cookies):
+    """The token decides who is asking; the session and CSRF hooks run on both paths."""
+    user, token = viewer
+    monkeypatch.setattr("graphql_api.replica.replica_configured", lambda: True)
+    browser = Client()
+    browser.force_login(UserFactory.create(username="hal"))
+    cookie = {
+        "csrftoken": "csrftoken=" + "a" * 32,
+        "session of another user": f"sessionid={browser.cookies['sessionid'].value}",
+        "marker": f"{MARKER_COOKIE}={write_marker(user)}",
+        "junk": "=; a==b; \x00",
+    }[cookies]
+    request = _request(token, {"query": "{ me { username } }"})
+    request["headers"].append(("Cookie", cookie))
+    paths = Paths()
+    handler, fast = paths.both(caplog, **request)
+    assert paths.served == 1
+    assert fast.json() == {"data": {"me": {"username": "fay"}}}
+    assert (fast.status, fast.headers, fast.body) == (handler.status, handler.headers, handler.body)
+
+
 def test_an_exception_is_django_s_500_on_both_paths(viewer, caplog, monkeypatch):
     _, token = viewer
 
@@ -273,7 +297,10 @@ def _handed_over(token: str) -> dict[str, dict[str, Any]]:
             "body": json.dumps(me).encode(),
             "headers": [*plain, ("Authorization", "Bearer ")],
         },
-        "with a cookie": {"body": json.dumps(me).encode(), "headers": [*bearer, ("Cookie", "a=b")]},
+        "two Cookie headers": {
+            "body": json.dumps(me).encode(),
+            "headers": [*bearer, ("Cookie", "a=b"), ("Cookie", "c=d")],
+        },
         "invalid JSON": _request(token, b"{"),
         "not UTF-8": _request(token, b'{"query": "\xff"}'),
         "a batch": _request(token, [me, me]),
