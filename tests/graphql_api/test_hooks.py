@@ -128,3 +128,102 @@ def test_the_ledger_schema_runs_its_extensions_through_class_hooks():
         ledger_schema.get_extensions(),
     )
     assert isinstance(runner, ClassHooksRunner)
+
+
+def _extension(behaviour: str, *, is_async: bool, seen: list[str], name: str) -> SchemaExtension:
+    """An extension whose ``on_operation`` does ``behaviour`` around its ``yield``."""
+
+    def entered() -> bool:
+        if behaviour == "raises on enter":
+            raise ValueError(f"{name} enter")
+        return behaviour != "never yields"
+
+    def failed(error: Exception) -> None:
+        """Called in the hook's ``except``: returns to suppress, raises otherwise."""
+        seen.append(f"{name} saw {type(error).__name__}")
+        if behaviour == "suppresses":
+            return
+        if behaviour == "replaces":
+            raise KeyError(f"{name} replaced") from error
+        raise error
+
+    def left() -> bool:
+        """After the ``yield``: True to yield once more."""
+        if behaviour == "raises on exit":
+            raise ValueError(f"{name} exit")
+        seen.append(f"{name} out")
+        return behaviour == "yields twice"
+
+    class Sync(SchemaExtension):
+        def on_operation(self) -> Iterator[None]:
+            if not entered():
+                return
+            try:
+                yield
+            except Exception as error:
+                failed(error)
+                return
+            if left():
+                yield
+
+    class Async(SchemaExtension):
+        async def on_operation(self) -> AsyncIterator[None]:
+            if not entered():
+                return
+            try:
+                yield
+            except Exception as error:
+                failed(error)
+                return
+            if left():
+                yield
+
+    return Async() if is_async else Sync()
+
+
+BEHAVIOURS = (
+    "plain",
+    "suppresses",
+    "replaces",
+    "raises on exit",
+    "yields twice",
+    "never yields",
+    "raises on enter",
+)
+
+
+async def _outcome(
+    manager_class: type, behaviours: tuple[str, ...], *, body_fails: bool, is_async: bool
+) -> list[str]:
+    seen: list[str] = []
+    extensions = [
+        _extension(b, is_async=is_async and i % 2 == 0, seen=seen, name=f"h{i}")
+        for i, b in enumerate(behaviours)
+    ]
+    try:
+        async with manager_class(extensions):
+            seen.append("body")
+            if body_fails:
+                raise RuntimeError("body")
+    except Exception as error:
+        context = type(error.__context__).__name__ if error.__context__ else None
+        seen.append(f"raised {type(error).__name__}: {error} (context {context})")
+    return seen
+
+
+@pytest.mark.parametrize("body_fails", [False, True], ids=["body passes", "body fails"])
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync hooks", "mixed hooks"])
+def test_directly_driven_hooks_unwind_exactly_as_strawberry_s_stage(body_fails, is_async):
+    """Every pair of behaviours, inner and outer, against strawberry's own stage."""
+    from strawberry.extensions.context import OperationContextManager
+
+    from graphql_api.hooks import _Operation
+
+    for outer in BEHAVIOURS:
+        for inner in BEHAVIOURS:
+            pair = ("plain", outer, inner)
+            ours = asyncio.run(_outcome(_Operation, pair, body_fails=body_fails, is_async=is_async))
+            theirs = asyncio.run(
+                _outcome(OperationContextManager, pair, body_fails=body_fails, is_async=is_async)
+            )
+            assert ours == theirs, pair
