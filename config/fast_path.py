@@ -44,7 +44,6 @@ from django.core.handlers.exception import response_for_exception
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import set_script_prefix
 from django.utils.module_loading import import_string
-from strawberry.django.views import TemporalHttpResponse
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -60,6 +59,7 @@ from graphql_api.auth.tokens import token_digest
 from graphql_api.context import ApiContext
 from graphql_api.views import (
     GRAPHQL_RESPONSE_JSON,
+    SubResponse,
     accepts_graphql_response,
     graphql_http_response,
     graphql_payload,
@@ -263,7 +263,7 @@ class BearerFastPath:
     ) -> HttpResponse:
         request.user = viewer
         graphql_response = accepts_graphql_response(request.headers.get("Accept", ""))
-        sub_response = TemporalHttpResponse()
+        sub_response = SubResponse()
         context = ApiContext(request=request, response=sub_response, viewer=viewer)
         try:
             result = await self.schema.execute(

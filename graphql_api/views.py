@@ -21,7 +21,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.views.decorators.csrf import csrf_exempt
-from strawberry.django.views import AsyncGraphQLView
+from strawberry.django.views import AsyncGraphQLView, TemporalHttpResponse
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.types import ExecutionResult
 
@@ -111,6 +111,15 @@ def graphql_http_response(
     return response
 
 
+class SubResponse(TemporalHttpResponse):
+    """Strawberry's sub-response (what resolvers set a status, headers or cookies on), without
+    the empty JSON document ``JsonResponse`` encodes for it on every request (1.6% of a stats
+    request, py-spy): only its status, headers and cookies are ever read."""
+
+    def __init__(self) -> None:
+        HttpResponse.__init__(self, content_type="application/json")
+
+
 class LedgerGraphQLView(AsyncGraphQLView[ApiContext, None]):
     """Resolves the viewer once per request; GraphiQL only when DEBUG; speaks both response
     media types of GraphQL over HTTP (``application/json`` unless the client accepts
@@ -170,6 +179,9 @@ class LedgerGraphQLView(AsyncGraphQLView[ApiContext, None]):
             graphql_response=self._graphql_response,
             request_error=self._request_error,
         )
+
+    async def get_sub_response(self, request: HttpRequest) -> TemporalHttpResponse:
+        return SubResponse()
 
     async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         """Strawberry's GraphiQL with vendored assets; sets the CSRF cookie GraphiQL sends back.
