@@ -3,9 +3,10 @@ closed-loop load from ``wrk``; then errors under concurrency, for one worker and
 of ``deploy/start``. Not in the default run (it needs ``wrk`` and takes minutes):
 ``python -m bench --full --only http``.
 
-- Side by side: rounds alternate floor, project, floor, project ... at 10 clients, stats then a
-  feed page of 50, on the same database with the same bearer token and the same query; per
-  round requests/s, p50/p99 and the server process's CPU per request (from /proc).
+- Side by side: rounds alternate floor, project, the project without its bearer fast path
+  (``API_FAST_PATH=0``, decision 0032), floor, ... at 10 clients, stats then a feed page of 50,
+  on the same database with the same bearer token and the same query; per round requests/s,
+  p50/p99 and the server process's CPU per request (from /proc).
 - Errors: 10, 50, 200 and 500 clients against one worker in the default production
   configuration, then against ``deploy/start``'s web processes (clients spread over them);
   every non-2xx response and every socket error (timeouts included) counts.
@@ -64,15 +65,18 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
     with (
         uvicorn_worker("bench.http.floor:app", "/", FLOOR_DATABASE_URL=conninfo()) as floor,
         uvicorn_worker("config.asgi:application", "/graphql/") as project,
+        uvicorn_worker("config.asgi:application", "/graphql/", API_FAST_PATH="0") as handler,
     ):
         for query, body in bodies.items():
             path = {"stats": "stats", "feed": "feed"}[query]
             floor_at = Server([f"{floor.urls[0]}{path}"], floor.pids)
+            variants = (("floor", floor_at), ("project", project), ("handler path", handler))
             with request_script(body, headers) as script:
-                _warm(floor_at, project, script)
-                measured: dict[str, list[Round]] = {"floor": [], "project": []}
+                for _, server in variants:
+                    _warm(server, script)
+                measured: dict[str, list[Round]] = {name: [] for name, _ in variants}
                 for _ in range(rounds):
-                    for name, server in (("floor", floor_at), ("project", project)):
+                    for name, server in variants:
                         measured[name].append(
                             run_wrk(
                                 server.urls,
@@ -88,7 +92,7 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
         uvicorn_worker("config.asgi:application", "/graphql/") as project,
         request_script(bodies["stats"], headers) as script,
     ):
-        _warm(project, project, script)
+        _warm(project, script)
         _errors(result, "one worker", project, script, error_seconds)
 
     with (
@@ -99,7 +103,7 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
         ) as deployed,
         request_script(bodies["stats"], headers) as script,
     ):
-        _warm(deployed, deployed, script)
+        _warm(deployed, script)
         _errors(result, "deploy/start (3 web processes)", deployed, script, error_seconds)
     result.notes.append(
         f"PostgreSQL max_connections = {max_connections}; side by side: {rounds} rounds of "
@@ -109,9 +113,8 @@ def run(*, mode: Mode, size: DatasetSize) -> Result:
     return result
 
 
-def _warm(floor: Server, project: Server, script: Path) -> None:
-    for server in (floor, project):
-        run_wrk(server.urls, script, clients=2, seconds=1, server_pids=server.pids)
+def _warm(server: Server, script: Path) -> None:
+    run_wrk(server.urls, script, clients=2, seconds=1, server_pids=server.pids)
 
 
 def _side_by_side(result: Result, query: str, measured: dict[str, list[Round]]) -> None:
@@ -136,6 +139,11 @@ def _side_by_side(result: Result, query: str, measured: dict[str, list[Round]]) 
         ours=f"{query}: project CPU per request",
         other=f"{query}: floor CPU per request",
         at_most=4 if query == "stats" else None,
+    )
+    result.ratio(
+        f"{query} CPU per request, fast path ÷ handler path",
+        ours=f"{query}: project CPU per request",
+        other=f"{query}: handler path CPU per request",
     )
     result.ratio(
         f"{query} p50 latency ÷ floor",
