@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
@@ -159,9 +158,6 @@ def replay(body: bytes, more_body: bool, receive: Receive) -> Receive:
     return replayed
 
 
-ResponseHook = Callable[[HttpRequest, HttpResponseBase], Awaitable[HttpResponseBase]]
-
-
 class BearerFastPath:
     """In front of the API's handler (``config.asgi``): serves what ``_eligible`` and ``parse``
     let through, and hands the rest to ``handler``."""
@@ -181,9 +177,8 @@ class BearerFastPath:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         too_big = more_body or (limit is not None and len(body) > limit)
         operation = None if too_big else parse(body)
-        digest = token_digest(token)
         cache.listener.ensure_started()
-        viewer = cache.tokens.get(digest) if operation is not None else None
+        viewer = None if operation is None else cache.tokens.get(token_digest(token))
         if operation is None or viewer is None:
             return await self.handler(scope, replay(body, more_body, receive), send)
         thread = self.handler.threads.lend()
