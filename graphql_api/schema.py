@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
@@ -59,6 +59,19 @@ class Subscriptions(Subscription, FollowingSubscriptions):
     pass
 
 
+MULTIPLE_OPERATIONS = "Must provide operation name if query contains multiple operations."
+
+
+@functools.lru_cache(maxsize=256)
+def _operations_in(query: str) -> int:
+    """How many operations the text defines (0 if it does not parse: the parser says why)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return 0
+    return sum(isinstance(node, OperationDefinitionNode) for node in document.definitions)
+
+
 class LedgerSchema(strawberry.Schema):
     """Logs server errors only; field suggestions are hidden by an extension (``extensions``)."""
 
@@ -74,7 +87,13 @@ class LedgerSchema(strawberry.Schema):
     ) -> ExecutionResult:
         """A subscription runs through ``subscribe`` (the WebSocket): strawberry's HTTP view
         would execute one as a query, and its resolver's stream then fails as an internal
-        error. Refused here, the view answers 400 "subscriptions are not allowed"."""
+        error. Refused here, the view answers 400 "subscriptions are not allowed".
+
+        A document of several operations needs ``operationName`` (the spec's GetOperation):
+        strawberry names the first one when none is given, so graphql-core, which would
+        refuse, never sees the name missing. Refused here as graphql-core words it."""
+        if operation_name is None and query and _operations_in(query) > 1:
+            return ExecutionResult(data=None, errors=[GraphQLError(MULTIPLE_OPERATIONS)])
         allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
         return await super().execute(
             query,

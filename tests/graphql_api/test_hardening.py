@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from graphql_api.extensions import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
+from graphql_api.schema import MULTIPLE_OPERATIONS
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -124,6 +125,33 @@ def test_subscriptions_over_http_are_refused_as_the_clients_error(client, accept
     )
     got = client.get("/graphql/", {"query": query}, headers={"Accept": accept})
     assert (got.status_code, got.content) == (400, b"subscriptions are not allowed when using GET")
+
+
+@pytest.mark.parametrize(
+    ("accept", "status"), [("application/json", 200), ("application/graphql-response+json", 400)]
+)
+def test_several_operations_need_an_operation_name(client, accept, status):
+    """The spec's GetOperation; strawberry ran the first operation instead."""
+    document = "query A { __typename } query B { me { username } }"
+
+    def post(**extra: str) -> Any:
+        body = json.dumps({"query": document, **extra})
+        return client.post(
+            "/graphql/", data=body, content_type="application/json", headers={"Accept": accept}
+        )
+
+    refused = post()
+    assert refused.status_code == status
+    assert refused.json()["errors"] == [{"message": MULTIPLE_OPERATIONS}]
+    assert "data" not in refused.json() or refused.json()["data"] is None
+    chosen = post(operationName="A")
+    assert (chosen.status_code, chosen.json()) == (200, {"data": {"__typename": "Query"}})
+    single = client.post(
+        "/graphql/",
+        data=json.dumps({"query": "query A { __typename }"}),
+        content_type="application/json",
+    )
+    assert single.json() == {"data": {"__typename": "Query"}}
 
 
 def test_repeated_queries_hit_the_parser_and_validation_caches(graphql, monkeypatch):
