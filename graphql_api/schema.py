@@ -21,7 +21,7 @@ from graphql_api.activity.events import EVENT_TYPES
 from graphql_api.activity.queries import ActivityQueries
 from graphql_api.errors import is_client_error
 from graphql_api.execution import LedgerExecutionContext
-from graphql_api.extensions import EXTENSIONS
+from graphql_api.extensions import EXTENSIONS, MAX_TOKENS
 from graphql_api.hooks import ClassHooksRunner
 from graphql_api.jobs.mutations import JobMutations
 from graphql_api.jobs.queries import JobQueries
@@ -64,9 +64,10 @@ MULTIPLE_OPERATIONS = "Must provide operation name if query contains multiple op
 
 @functools.lru_cache(maxsize=256)
 def _operations_in(query: str) -> int:
-    """How many operations the text defines (0 if it does not parse: the parser says why)."""
+    """How many operations the text defines; 0 if it does not parse within the token limit
+    (strawberry's own parse then says why, and a long document is not read in full twice)."""
     try:
-        document = parse(query)
+        document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
     except GraphQLError:
         return 0
     return sum(isinstance(node, OperationDefinitionNode) for node in document.definitions)

@@ -154,6 +154,13 @@ def test_several_operations_need_an_operation_name(client, accept, status):
     assert single.json() == {"data": {"__typename": "Query"}}
 
 
+def test_the_operation_count_stops_at_the_token_limit(graphql):
+    """Counting operations for a missing operationName must not read a document past the
+    limit that strawberry's parse applies: such a document gets the token-limit error."""
+    many = "query A { __typename } " * (MAX_TOKENS // 4 + 1)
+    assert any("token" in m.lower() for m in messages(graphql(many)))
+
+
 def test_repeated_queries_hit_the_parser_and_validation_caches(graphql, monkeypatch):
     from graphql import DocumentNode
     from strawberry.extensions.parser_cache import _get_parse_cache
