@@ -183,7 +183,7 @@ class _DrivenHooks(_ClassHooks):
             return super().__exit__(exc_type, exc_val, exc_tb)
         stack = contextlib.ExitStack()
         for hook, _ in self._running:
-            stack.push(contextlib.contextmanager(lambda hook=hook: hook)().__exit__)
+            stack.push(_resumed(cast(Generator[None, None, None], hook)).__exit__)
         stack.__exit__(exc_type, exc_val, exc_tb)
         return None
 
@@ -226,6 +226,17 @@ async def _afinish(hook: AsyncGenerator[None, None]) -> None:
         await hook.aclose()
 
 
+def _resumed(hook: Generator[None, None, None]) -> contextlib.AbstractContextManager[None]:
+    """``contextlib``'s own context manager over a hook already past its ``yield``."""
+    return contextlib.contextmanager(lambda: hook)()
+
+
+def _aresumed(
+    hook: AsyncGenerator[None, None],
+) -> contextlib.AbstractAsyncContextManager[None]:
+    return contextlib.asynccontextmanager(lambda: hook)()
+
+
 async def _unwind(
     running: Running,
     exc_type: type[BaseException] | None,
@@ -238,12 +249,9 @@ async def _unwind(
     stack = contextlib.AsyncExitStack()
     for hook, is_async in running:
         if is_async:
-            generator = cast(AsyncGenerator[None, None], hook)
-            manager = contextlib.asynccontextmanager(lambda g=generator: g)()
-            stack.push_async_exit(manager.__aexit__)
+            stack.push_async_exit(_aresumed(cast(AsyncGenerator[None, None], hook)).__aexit__)
         else:
-            sync = cast(Generator[None, None, None], hook)
-            stack.push(contextlib.contextmanager(lambda g=sync: g)().__exit__)
+            stack.push(_resumed(cast(Generator[None, None, None], hook)).__exit__)
     running.clear()
     return bool(await stack.__aexit__(exc_type, exc_val, exc_tb))
 

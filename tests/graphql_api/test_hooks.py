@@ -193,7 +193,12 @@ BEHAVIOURS = (
 
 
 async def _outcome(
-    manager_class: type, behaviours: tuple[str, ...], *, body_fails: bool, is_async: bool
+    manager_class: type,
+    behaviours: tuple[str, ...],
+    *,
+    body_fails: bool,
+    is_async: bool,
+    in_sync_execution: bool = False,
 ) -> list[str]:
     seen: list[str] = []
     extensions = [
@@ -201,10 +206,16 @@ async def _outcome(
         for i, b in enumerate(behaviours)
     ]
     try:
-        async with manager_class(extensions):
-            seen.append("body")
-            if body_fails:
-                raise RuntimeError("body")
+        if in_sync_execution:  # strawberry's execute_sync enters stages with ``with``
+            with manager_class(extensions):
+                seen.append("body")
+                if body_fails:
+                    raise RuntimeError("body")
+        else:
+            async with manager_class(extensions):
+                seen.append("body")
+                if body_fails:
+                    raise RuntimeError("body")
     except Exception as error:
         context = type(error.__context__).__name__ if error.__context__ else None
         seen.append(f"raised {type(error).__name__}: {error} (context {context})")
@@ -225,5 +236,26 @@ def test_directly_driven_hooks_unwind_exactly_as_strawberry_s_stage(body_fails, 
             ours = asyncio.run(_outcome(_Operation, pair, body_fails=body_fails, is_async=is_async))
             theirs = asyncio.run(
                 _outcome(OperationContextManager, pair, body_fails=body_fails, is_async=is_async)
+            )
+            assert ours == theirs, pair
+
+
+@pytest.mark.parametrize("body_fails", [False, True], ids=["body passes", "body fails"])
+def test_directly_driven_hooks_in_sync_execution_as_strawberry_s_stage(body_fails):
+    """The same pairs through ``with`` (strawberry's ``execute_sync``), sync hooks only."""
+    from strawberry.extensions.context import OperationContextManager
+
+    from graphql_api.hooks import _Operation
+
+    for outer in BEHAVIOURS:
+        for inner in BEHAVIOURS:
+            pair = ("plain", outer, inner)
+            ours, theirs = (
+                asyncio.run(
+                    _outcome(
+                        manager, pair, body_fails=body_fails, is_async=False, in_sync_execution=True
+                    )
+                )
+                for manager in (_Operation, OperationContextManager)
             )
             assert ours == theirs, pair
