@@ -23,6 +23,8 @@ class Reply:
     status: int
     headers: dict[str, str]
     body: bytes
+    raw_headers: list[tuple[bytes, bytes]]
+    """As the application sent them: order, case and repeats kept."""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -33,14 +35,18 @@ async def call_asgi(
     *,
     method: str = "POST",
     body: bytes = b"",
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str] | list[tuple[str, str]] | None = None,
     app: Any = None,
+    scheme: str = "http",
+    chunk: int | None = None,
 ) -> Reply:
-    """One HTTP request through ``config.asgi.application`` (or ``app``), as uvicorn makes it."""
+    """One HTTP request through ``config.asgi.application`` (or ``app``), as uvicorn makes it;
+    headers as a list may repeat, and ``chunk`` sends the body in messages of that size."""
     if app is None:
         from config.asgi import application as app
+    pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
     raw_headers = [(b"host", b"testserver")]
-    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in pairs]
     raw_headers.append((b"content-length", str(len(body)).encode()))
     path_only, _, query = path.partition("?")
     scope = {
@@ -48,24 +54,24 @@ async def call_asgi(
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": method,
-        "scheme": "http",
+        "scheme": scheme,
         "path": path_only,
         "raw_path": path_only.encode(),
         "query_string": query.encode(),
         "root_path": "",
         "headers": raw_headers,
         "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
+        "server": ("testserver", 443 if scheme == "https" else 80),
     }
+    size = chunk or max(len(body), 1)
+    parts = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
     sent: list[dict[str, Any]] = []
-    received = False
     finished = asyncio.Event()
 
     async def receive() -> dict[str, Any]:
-        nonlocal received
-        if not received:
-            received = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        if parts:
+            part = parts.pop(0)
+            return {"type": "http.request", "body": part, "more_body": bool(parts)}
         await finished.wait()
         return {"type": "http.disconnect"}
 
@@ -80,6 +86,7 @@ async def call_asgi(
         status=start["status"],
         headers={k.decode().lower(): v.decode() for k, v in start["headers"]},
         body=b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"),
+        raw_headers=list(start["headers"]),
     )
 
 

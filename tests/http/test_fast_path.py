@@ -23,6 +23,7 @@ from graphql_api.extensions import MAX_DEPTH
 from graphql_api.replica import MARKER_COOKIE, write_marker
 from graphql_api.schema import LedgerSchema
 from tests.factories import UserFactory
+from tests.http.conftest import call_asgi
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,44 +53,16 @@ async def _exchange(
     scheme: str = "http",
     chunk: int | None = None,
 ) -> Exchange:
-    raw = [(b"host", b"testserver"), (b"x-request-id", REQUEST_ID.encode())]
-    raw += [(name.lower().encode(), value.encode()) for name, value in headers]
-    raw.append((b"content-length", str(len(body)).encode()))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": scheme,
-        "path": "/graphql/",
-        "raw_path": b"/graphql/",
-        "query_string": query_string,
-        "root_path": "",
-        "headers": raw,
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 443 if scheme == "https" else 80),
-    }
-    size = chunk or max(len(body), 1)
-    parts = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
-    finished = asyncio.Event()
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        if parts:
-            part = parts.pop(0)
-            return {"type": "http.request", "body": part, "more_body": bool(parts)}
-        await finished.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body"):
-            finished.set()
-
-    await asyncio.wait_for(app(scope, receive, send), timeout=30)
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return Exchange(start["status"], list(start["headers"]), content)
+    reply = await call_asgi(
+        f"/graphql/?{query_string.decode()}" if query_string else "/graphql/",
+        method=method,
+        body=body,
+        headers=[("X-Request-ID", REQUEST_ID), *headers],
+        app=app,
+        scheme=scheme,
+        chunk=chunk,
+    )
+    return Exchange(reply.status, reply.raw_headers, reply.body)
 
 
 class Paths:
